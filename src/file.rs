@@ -1,0 +1,234 @@
+//! The file lifecycle: open and validate an existing semaphore file, create
+//! and publish a new one atomically, map it, unlink it.
+//!
+//! Mirrors glibc's `sem_open.c` and `sem_unlink.c`, with the checks glibc
+//! leaves out: the file must be a regular file of exactly
+//! [`RawSemaphore::SIZE`] bytes with glibc's header, or it is refused before
+//! the first access could raise `SIGBUS`.
+#![allow(unsafe_code)]
+
+use core::ffi::CStr;
+use core::ptr::{self, NonNull};
+
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::fs::{self, FileType, Mode, OFlags};
+use rustix::io::{self as rio, Errno};
+use rustix::mm::{self, MapFlags, ProtFlags};
+
+use crate::name::{CPath, Directory};
+use crate::raw::{RawSemaphore, FUTEX_SHARED};
+use crate::{Error, ErrorKind};
+
+/// How many temporary names to try before giving up, as glibc does.
+const TEMP_ATTEMPTS: usize = 50;
+
+/// `statfs` magic numbers of the memory file systems a semaphore may live on.
+const TMPFS_MAGIC: u64 = 0x0102_1994;
+const RAMFS_MAGIC: u64 = 0x8584_58f6;
+
+/// A `MAP_SHARED` mapping of one semaphore file, unmapped on drop. No file
+/// descriptor stays open.
+pub(crate) struct Mapping {
+    sem: NonNull<RawSemaphore>,
+    /// Device and inode of the mapped file, to tell it apart from a later
+    /// semaphore published under the same name.
+    id: (u64, u64),
+}
+
+impl Mapping {
+    pub(crate) fn sem(&self) -> &RawSemaphore {
+        // SAFETY: `sem` points to a live, page-aligned shared mapping of
+        // SIZE bytes, which stays mapped until `self` is dropped. All access
+        // to it goes through atomics, so other processes writing it
+        // concurrently is expected.
+        unsafe { self.sem.as_ref() }
+    }
+
+    /// Whether `path` currently names the file this mapping was made from.
+    pub(crate) fn is_at(&self, path: &CStr) -> bool {
+        fs::lstat(path).is_ok_and(|st| file_id(&st) == self.id)
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: the mapping was made by `map` with this address and length
+        // and nothing refers to it once its owner is dropped.
+        let _ = unsafe { mm::munmap(self.sem.as_ptr().cast(), RawSemaphore::SIZE) };
+    }
+}
+
+// SAFETY: the mapping is process-wide memory that is only ever accessed
+// through atomics; the pointer may be used and unmapped from any thread.
+unsafe impl Send for Mapping {}
+// SAFETY: as for Send: shared references only perform atomic operations.
+unsafe impl Sync for Mapping {}
+
+#[allow(clippy::unnecessary_cast)] // st_dev/st_ino widths differ by target
+fn file_id(st: &fs::Stat) -> (u64, u64) {
+    (st.st_dev as u64, st.st_ino as u64)
+}
+
+fn invalid_object(detail: &'static str) -> Error {
+    Error::new(ErrorKind::InvalidObject, Errno::INVAL, detail)
+}
+
+/// Checks the descriptor is a semaphore file and maps it.
+fn map(fd: &OwnedFd, check_header: bool) -> Result<Mapping, Error> {
+    let st = fs::fstat(fd)?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+        return Err(invalid_object("not a regular file"));
+    }
+    if st.st_size != RawSemaphore::SIZE as i64 {
+        return Err(invalid_object("file size is not sizeof(sem_t)"));
+    }
+    // SAFETY: a fresh mapping chosen by the kernel (null hint) cannot overlap
+    // any memory Rust knows about. The file is exactly SIZE bytes, so every
+    // byte of the mapping is backed while the file keeps its size.
+    let ptr = unsafe {
+        mm::mmap(
+            ptr::null_mut(),
+            RawSemaphore::SIZE,
+            ProtFlags::READ | ProtFlags::WRITE,
+            MapFlags::SHARED,
+            fd,
+            0,
+        )?
+    };
+    let sem = NonNull::new(ptr.cast::<RawSemaphore>()).ok_or(Errno::NOMEM)?;
+    let mapping = Mapping {
+        sem,
+        id: file_id(&st),
+    };
+    if check_header && mapping.sem().private() != FUTEX_SHARED {
+        return Err(invalid_object("private field is not 128"));
+    }
+    Ok(mapping)
+}
+
+/// Opens an existing semaphore file as glibc does (`O_RDWR | O_NOFOLLOW |
+/// O_CLOEXEC`, plus `O_NONBLOCK` so that a FIFO planted at the name cannot
+/// block the open), then validates and maps it.
+pub(crate) fn open(path: &CStr) -> Result<Mapping, Error> {
+    let flags = OFlags::RDWR | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK;
+    let fd = fs::open(path, flags, Mode::empty())?;
+    map(&fd, true)
+}
+
+/// How a new file takes its name.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Publish {
+    /// `link`: fails with `EEXIST` if the name exists; never overwrites.
+    Link,
+    /// `rename`: atomically replaces whatever is at the name, so there is
+    /// never a moment when the name is missing or names a partial file.
+    Replace,
+}
+
+/// Creates a semaphore file holding `value` and publishes it at `path`.
+///
+/// The complete image is written to a temporary file in the same directory,
+/// mapped, and only then given its name, so no process can ever open a
+/// partially written semaphore.
+pub(crate) fn create(
+    dir: &Directory,
+    path: &CStr,
+    value: u32,
+    mode: Mode,
+    publish: Publish,
+) -> Result<Mapping, Error> {
+    let image = RawSemaphore::new(value)?;
+    let (tmp, fd) = create_temporary(dir, mode)?;
+    let result = write_image(&fd, &image).and_then(|()| map(&fd, false));
+    drop(fd);
+    let published = result.and_then(|mapping| {
+        match publish {
+            Publish::Link => fs::link(tmp.as_c_str(), path)?,
+            Publish::Replace => fs::rename(tmp.as_c_str(), path)?,
+        }
+        Ok(mapping)
+    });
+    if !(publish == Publish::Replace && published.is_ok()) {
+        let _ = fs::unlink(tmp.as_c_str());
+    }
+    published
+}
+
+/// Opens a new, empty `DIR/sem.XXXXXX` exclusively.
+fn create_temporary(dir: &Directory, mode: Mode) -> Result<(CPath, OwnedFd), Error> {
+    let flags = OFlags::RDWR | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    for attempt in 0..TEMP_ATTEMPTS {
+        let tmp = CPath::temporary(dir, &temp_suffix(attempt));
+        match fs::open(tmp.as_c_str(), flags, mode) {
+            Ok(fd) => return Ok((tmp, fd)),
+            Err(Errno::EXIST) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::new(
+        ErrorKind::Os,
+        Errno::AGAIN,
+        "no free temporary name",
+    ))
+}
+
+/// Six random characters from `[A-Za-z0-9]`.
+fn temp_suffix(attempt: usize) -> [u8; 6] {
+    const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut bytes = [0u8; 8];
+    if rustix::rand::getrandom(&mut bytes, rustix::rand::GetRandomFlags::NONBLOCK) != Ok(8) {
+        // No entropy yet (early boot) or no getrandom: the clock and the
+        // attempt number still make collisions rare, and O_EXCL makes them
+        // harmless.
+        let t = crate::futex::now();
+        let mix = (t.tv_sec as u64).wrapping_mul(1_000_000_007)
+            ^ (t.tv_nsec as u64)
+            ^ (attempt as u64) << 40;
+        bytes = mix.to_ne_bytes();
+    }
+    let mut n = u64::from_ne_bytes(bytes);
+    let mut out = [0u8; 6];
+    for b in &mut out {
+        *b = ALPHABET[(n % 62) as usize];
+        n /= 62;
+    }
+    out
+}
+
+fn write_image(fd: impl AsFd, image: &RawSemaphore) -> Result<(), Error> {
+    let bytes = image.to_bytes();
+    let mut rest = &bytes[..];
+    while !rest.is_empty() {
+        match rio::write(&fd, rest) {
+            Ok(0) => return Err(Errno::NOSPC.into()),
+            Ok(n) => rest = &rest[n..],
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// Removes the name, as `sem_unlink` does (`EPERM` is reported as `EACCES`).
+pub(crate) fn unlink(path: &CStr) -> Result<(), Error> {
+    match fs::unlink(path) {
+        Ok(()) => Ok(()),
+        Err(Errno::PERM) => Err(Errno::ACCESS.into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Checks that a directory other than the default exists and is a memory
+/// file system (tmpfs or ramfs), where a semaphore file belongs.
+pub(crate) fn check_directory(dir: &Directory) -> Result<(), Error> {
+    let path = CPath::directory(dir);
+    let invalid = |errno, detail| Error::new(ErrorKind::InvalidArgument, errno, detail);
+    let st = fs::statfs(path.as_c_str()).map_err(|e| invalid(e, "directory is not usable"))?;
+    #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+    let magic = st.f_type as u64;
+    // f_type is signed on some targets: compare the low 32 bits.
+    if magic & 0xffff_ffff != TMPFS_MAGIC && magic & 0xffff_ffff != RAMFS_MAGIC {
+        return Err(invalid(Errno::INVAL, "directory is not a tmpfs or ramfs"));
+    }
+    Ok(())
+}

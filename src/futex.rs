@@ -1,0 +1,148 @@
+//! The futex calls, and nothing else: wait on a 32-bit word until woken or
+//! until an absolute `CLOCK_MONOTONIC` deadline, and wake sleepers.
+//!
+//! Futexes here are always *shared* (no `FUTEX_PRIVATE_FLAG`): the word lives
+//! in a `MAP_SHARED` file mapping that other processes, glibc ones included,
+//! wait on and wake through. glibc builds its operation as
+//! `(op | 128) ^ private` with `private == 128`, which is the same shared
+//! operation, so a `FUTEX_WAKE` from either side reaches sleepers of both.
+
+use core::num::NonZeroU32;
+use core::sync::atomic::AtomicU32;
+use core::time::Duration;
+
+use rustix::io::Errno;
+use rustix::thread::futex;
+use rustix::time::{clock_gettime, ClockId, Timespec};
+
+/// An absolute `CLOCK_MONOTONIC` time, computed once per timed wait so that
+/// retries after a signal or a spurious wake-up never extend the wait.
+pub(crate) type Deadline = Timespec;
+
+/// Why a [`wait`] returned without an error worth reporting.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// Woken, interrupted by a signal, or the word no longer held the expected
+    /// value. The caller re-reads the word and decides.
+    Retry,
+    /// The deadline passed.
+    TimedOut,
+}
+
+/// Sleeps while `*word == expected`, until woken or until `deadline`.
+///
+/// Uses `FUTEX_WAIT_BITSET` with a full bitset, which takes an absolute
+/// timeout on `CLOCK_MONOTONIC`; `FUTEX_WAKE` from any process wakes it.
+///
+/// # Errors
+///
+/// Only errors that are not part of the protocol (`EFAULT`, `ENOSYS`, ...);
+/// `EINTR` and `EAGAIN` are [`Wait::Retry`], `ETIMEDOUT` is [`Wait::TimedOut`].
+///
+/// # References
+///  - [`futex(2)`](https://man7.org/linux/man-pages/man2/futex.2.html)
+pub(crate) fn wait(
+    word: &AtomicU32,
+    expected: u32,
+    deadline: Option<&Deadline>,
+) -> Result<Wait, Errno> {
+    match futex::wait_bitset(
+        word,
+        futex::Flags::empty(),
+        expected,
+        deadline,
+        NonZeroU32::MAX,
+    ) {
+        Ok(()) | Err(Errno::AGAIN) | Err(Errno::INTR) => Ok(Wait::Retry),
+        Err(Errno::TIMEDOUT) => Ok(Wait::TimedOut),
+        Err(e) => Err(e),
+    }
+}
+
+/// Wakes up to `count` processes or threads sleeping on `word`.
+///
+/// Plain `FUTEX_WAKE`, as glibc's `sem_post` uses: it wakes sleepers of both
+/// `FUTEX_WAIT` and `FUTEX_WAIT_BITSET`. Errors are ignored: the word is in a
+/// mapping the caller holds, so the only failure would be a kernel without
+/// futexes, and the post that preceded the wake has happened regardless.
+///
+/// # References
+///  - [`futex(2)`](https://man7.org/linux/man-pages/man2/futex.2.html)
+pub(crate) fn wake(word: &AtomicU32, count: u32) {
+    let _ = futex::wake(word, futex::Flags::empty(), count);
+}
+
+/// The current `CLOCK_MONOTONIC` time.
+pub(crate) fn now() -> Timespec {
+    clock_gettime(ClockId::Monotonic)
+}
+
+/// `now + timeout`, or `None` when the sum does not fit a `timespec` (such a
+/// wait is, for every practical purpose, unbounded).
+pub(crate) fn deadline_after(timeout: Duration) -> Option<Deadline> {
+    add(now(), timeout)
+}
+
+/// `base + timeout`, or `None` on overflow.
+pub(crate) fn add(base: Timespec, timeout: Duration) -> Option<Timespec> {
+    let secs = i64::try_from(timeout.as_secs()).ok()?;
+    let mut tv_sec = base.tv_sec.checked_add(secs)?;
+    #[allow(clippy::useless_conversion)] // Nsecs is not i64 on every target
+    let mut tv_nsec = i64::from(base.tv_nsec) + i64::from(timeout.subsec_nanos());
+    if tv_nsec >= 1_000_000_000 {
+        tv_nsec -= 1_000_000_000;
+        tv_sec = tv_sec.checked_add(1)?;
+    }
+    Some(Timespec {
+        tv_sec,
+        tv_nsec: tv_nsec as _,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn add_carries_nanoseconds() {
+        let base = Timespec {
+            tv_sec: 5,
+            tv_nsec: 900_000_000,
+        };
+        let t = add(base, Duration::from_millis(250)).unwrap();
+        assert_eq!((t.tv_sec, t.tv_nsec), (6, 150_000_000));
+    }
+
+    #[test]
+    fn add_overflow_is_none() {
+        let base = Timespec {
+            tv_sec: i64::MAX - 1,
+            tv_nsec: 999_999_999,
+        };
+        assert!(add(base, Duration::MAX).is_none());
+        assert!(add(base, Duration::new(1, 1)).is_none());
+        assert!(add(base, Duration::from_secs(1)).is_some());
+    }
+
+    #[test]
+    fn wait_on_unexpected_value_returns_at_once() {
+        let word = AtomicU32::new(7);
+        assert_eq!(wait(&word, 0, None), Ok(Wait::Retry));
+    }
+
+    #[test]
+    fn wait_times_out_at_deadline() {
+        let word = AtomicU32::new(0);
+        let deadline = deadline_after(Duration::from_millis(20)).unwrap();
+        assert_eq!(wait(&word, 0, Some(&deadline)), Ok(Wait::TimedOut));
+        let after = now();
+        assert!((after.tv_sec, after.tv_nsec) >= (deadline.tv_sec, deadline.tv_nsec));
+    }
+
+    #[test]
+    fn wake_with_no_sleeper_is_harmless() {
+        let word = AtomicU32::new(0);
+        wake(&word, 1);
+        wake(&word, u32::MAX >> 1);
+    }
+}

@@ -1,0 +1,80 @@
+//! POSIX named semaphores for Linux, without libc, byte-compatible with
+//! glibc's `sem_open`.
+//!
+//! A [`NamedSemaphore`] is the file `/dev/shm/sem.NAME` holding glibc's
+//! `sem_t` image, mapped into every process that opens it. A C, Python or any
+//! other glibc program calling `sem_open("/NAME", ...)` gets the same
+//! semaphore: both sides block on it and wake each other. The crate makes
+//! its system calls directly through [`rustix`]'s `linux_raw` backend, so it
+//! works where libc has no such semaphores (musl's are a different format,
+//! Android's bionic has none) and in programs with no libc at all.
+//!
+//! ```
+//! use named_semaphores::{Existence, NamedSemaphore};
+//! # let name = format!("doc-crate-{}", std::process::id());
+//!
+//! // At most 3 holders at a time, across every process using this name.
+//! let sem = NamedSemaphore::open_or_create(&name, 3)?;
+//! {
+//!     let _permit = sem.access()?;   // blocks while 3 others hold one
+//!     // ... work ...
+//! }                                  // released here
+//! # Ok::<(), named_semaphores::Error>(())
+//! ```
+//!
+//! # Features
+//!
+//! The crate is `#![no_std]` and allocates nothing. Optional features:
+//! - `alloc`: reserved for conveniences that allocate (none of the core
+//!   paths ever will).
+//! - `std` (implies `alloc`): `From<Error> for std::io::Error`.
+//!
+//! # Limits shared by every named semaphore
+//!
+//! - A token held by a process that dies is lost: nothing returns it.
+//! - A waiter killed while blocked leaves the waiter count one too high;
+//!   that costs later releases a spare wake-up, nothing more.
+//! - If another process truncates the file after it was opened, any access
+//!   raises `SIGBUS` in every implementation; the crate refuses files of the
+//!   wrong size at open, but cannot defend a mapping made earlier.
+//! - 32-bit and 64-bit processes cannot share one semaphore: glibc's two
+//!   layouts differ ([`RawSemaphore::LAYOUT`]).
+#![no_std]
+#![deny(missing_docs, unsafe_code, unsafe_op_in_unsafe_fn)]
+#![warn(missing_debug_implementations, clippy::undocumented_unsafe_blocks)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(any(feature = "std", test))]
+extern crate std;
+
+mod error;
+mod file;
+mod futex;
+mod name;
+mod named;
+mod raw;
+mod sync;
+
+pub use error::{Error, ErrorKind};
+pub use name::{DEFAULT_DIRECTORY, DIRECTORY_MAX, NAME_MAX};
+pub use named::{unlink, unlink_in, Existence, NamedSemaphore, OpenOptions};
+pub use raw::{Layout, Permit, RawSemaphore};
+
+/// The largest value a semaphore can hold: `SEM_VALUE_MAX`, 2³¹ − 1, as in
+/// glibc on every target.
+pub const VALUE_MAX: u32 = 0x7fff_ffff;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn handles_are_send_and_sync() {
+        assert_send_sync::<NamedSemaphore>();
+        assert_send_sync::<RawSemaphore>();
+        assert_send_sync::<Error>();
+    }
+}

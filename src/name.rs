@@ -1,0 +1,271 @@
+//! Names and paths: how a semaphore name becomes `DIR/sem.NAME`, exactly as
+//! glibc maps it (`posix/shm-directory.c`), in fixed buffers on the stack.
+
+use core::ffi::CStr;
+use core::fmt;
+
+use rustix::io::Errno;
+
+use crate::{Error, ErrorKind};
+
+/// The longest semaphore name, in bytes, without its leading slash: the file
+/// name `sem.NAME` must fit the kernel's 255-byte limit on a path component.
+pub const NAME_MAX: usize = 251;
+
+/// The longest directory path accepted by
+/// [`OpenOptions::directory`](crate::OpenOptions::directory), in bytes.
+pub const DIRECTORY_MAX: usize = 255;
+
+/// Where glibc keeps named semaphores.
+pub const DEFAULT_DIRECTORY: &str = "/dev/shm";
+
+/// The file-name prefix glibc gives semaphores in the directory.
+const PREFIX: &[u8] = b"sem.";
+
+/// A valid semaphore name, stored in its canonical `/NAME` form.
+#[derive(Clone)]
+pub(crate) struct Name {
+    buf: [u8; NAME_MAX + 1],
+    len: u8,
+}
+
+impl Name {
+    /// Maps `name` as glibc does: strip every leading `/`; what remains must
+    /// be non-empty, at most [`NAME_MAX`] bytes, with no `/` and no NUL.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidName`] (errno `EINVAL`, or `ENAMETOOLONG` for a
+    /// name that is too long).
+    pub(crate) fn parse(name: &str) -> Result<Name, Error> {
+        let bare = name.trim_start_matches('/').as_bytes();
+        if bare.is_empty() {
+            return Err(invalid_name(Errno::INVAL, "empty name"));
+        }
+        if bare.contains(&b'/') {
+            return Err(invalid_name(Errno::INVAL, "'/' inside the name"));
+        }
+        if bare.contains(&0) {
+            return Err(invalid_name(Errno::INVAL, "NUL byte in the name"));
+        }
+        if bare.len() > NAME_MAX {
+            return Err(invalid_name(
+                Errno::NAMETOOLONG,
+                "longer than NAME_MAX bytes",
+            ));
+        }
+        let mut buf = [0; NAME_MAX + 1];
+        buf[0] = b'/';
+        buf[1..=bare.len()].copy_from_slice(bare);
+        Ok(Name {
+            buf,
+            len: (bare.len() + 1) as u8,
+        })
+    }
+
+    /// The canonical `/NAME` form.
+    pub(crate) fn as_str(&self) -> &str {
+        // The bytes are a suffix of a `&str` after an ASCII prefix, so they
+        // are UTF-8; the fallback is unreachable.
+        core::str::from_utf8(&self.buf[..usize::from(self.len)]).unwrap_or("/")
+    }
+
+    /// `NAME`, without the slash.
+    fn bare(&self) -> &[u8] {
+        &self.buf[1..usize::from(self.len)]
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+fn invalid_name(errno: Errno, detail: &'static str) -> Error {
+    Error::new(ErrorKind::InvalidName, errno, detail)
+}
+
+/// The directory semaphores live in, stored without trailing slashes.
+#[derive(Clone)]
+pub(crate) struct Directory {
+    buf: [u8; DIRECTORY_MAX],
+    len: u8,
+}
+
+impl Default for Directory {
+    fn default() -> Self {
+        // DEFAULT_DIRECTORY is valid, so the fallback is unreachable.
+        Directory::parse(DEFAULT_DIRECTORY).unwrap_or(Directory {
+            buf: [0; DIRECTORY_MAX],
+            len: 0,
+        })
+    }
+}
+
+impl Directory {
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] for an empty path, a NUL byte, or more
+    /// than [`DIRECTORY_MAX`] bytes.
+    pub(crate) fn parse(dir: &str) -> Result<Directory, Error> {
+        let trimmed = dir.trim_end_matches('/');
+        // "/" trims to "", and stays the root.
+        let bytes = if trimmed.is_empty() && !dir.is_empty() {
+            b"/".as_slice()
+        } else {
+            trimmed.as_bytes()
+        };
+        let invalid = |errno, detail| Err(Error::new(ErrorKind::InvalidArgument, errno, detail));
+        if bytes.is_empty() {
+            return invalid(Errno::INVAL, "empty directory path");
+        }
+        if bytes.contains(&0) {
+            return invalid(Errno::INVAL, "NUL byte in the directory path");
+        }
+        if bytes.len() > DIRECTORY_MAX {
+            return invalid(
+                Errno::NAMETOOLONG,
+                "directory path longer than DIRECTORY_MAX",
+            );
+        }
+        let mut buf = [0; DIRECTORY_MAX];
+        buf[..bytes.len()].copy_from_slice(bytes);
+        Ok(Directory {
+            buf,
+            len: bytes.len() as u8,
+        })
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.buf[..usize::from(self.len)]
+    }
+
+    pub(crate) fn is_default(&self) -> bool {
+        self.as_bytes() == DEFAULT_DIRECTORY.as_bytes()
+    }
+}
+
+impl fmt::Debug for Directory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&core::str::from_utf8(self.as_bytes()).unwrap_or("?"), f)
+    }
+}
+
+/// A NUL-terminated path `DIR/sem.SUFFIX`, built on the stack.
+pub(crate) struct CPath {
+    buf: [u8; DIRECTORY_MAX + 1 + PREFIX.len() + NAME_MAX + 1],
+    len: usize,
+}
+
+impl CPath {
+    fn join(dir: &Directory, file: &[u8]) -> CPath {
+        let mut path = CPath {
+            buf: [0; DIRECTORY_MAX + 1 + PREFIX.len() + NAME_MAX + 1],
+            len: 0,
+        };
+        for part in [dir.as_bytes(), b"/", PREFIX, file] {
+            path.buf[path.len..path.len + part.len()].copy_from_slice(part);
+            path.len += part.len();
+        }
+        path
+    }
+
+    /// `DIR` itself.
+    pub(crate) fn directory(dir: &Directory) -> CPath {
+        let mut path = CPath::join(dir, b"");
+        path.len = dir.as_bytes().len();
+        path.buf[path.len] = 0;
+        path
+    }
+
+    /// `DIR/sem.NAME`: the file of the semaphore `name`.
+    pub(crate) fn semaphore(dir: &Directory, name: &Name) -> CPath {
+        CPath::join(dir, name.bare())
+    }
+
+    /// `DIR/sem.XXXXXX`: a temporary file name, as glibc's `sem_open` makes.
+    pub(crate) fn temporary(dir: &Directory, suffix: &[u8; 6]) -> CPath {
+        CPath::join(dir, suffix)
+    }
+
+    pub(crate) fn as_c_str(&self) -> &CStr {
+        // Names and directories hold no NUL and the buffer ends with one, so
+        // this finds the terminator; the fallback is unreachable.
+        CStr::from_bytes_until_nul(&self.buf[..=self.len]).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::String;
+
+    #[test]
+    fn leading_slashes_are_stripped() {
+        for n in ["foo", "/foo", "//foo", "///foo"] {
+            assert_eq!(Name::parse(n).unwrap().as_str(), "/foo");
+        }
+    }
+
+    #[test]
+    fn dots_are_names() {
+        assert_eq!(Name::parse(".").unwrap().as_str(), "/.");
+        assert_eq!(Name::parse("..").unwrap().as_str(), "/..");
+    }
+
+    #[test]
+    fn bad_names() {
+        for n in ["", "/", "//", "a/b", "/a/", "a\0b"] {
+            let e = Name::parse(n).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidName, "{n:?}");
+            assert_eq!(e.raw_os_error(), 22, "{n:?}");
+        }
+    }
+
+    #[test]
+    fn length_limit() {
+        let ok: String = "x".repeat(NAME_MAX);
+        assert_eq!(Name::parse(&ok).unwrap().as_str().len(), NAME_MAX + 1);
+        let long: String = "x".repeat(NAME_MAX + 1);
+        let e = Name::parse(&long).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidName);
+        assert_eq!(e.raw_os_error(), 36);
+    }
+
+    #[test]
+    fn paths() {
+        let name = Name::parse("/jobs").unwrap();
+        let dir = Directory::default();
+        assert_eq!(
+            CPath::semaphore(&dir, &name).as_c_str().to_bytes(),
+            b"/dev/shm/sem.jobs"
+        );
+        let dir = Directory::parse("/run/shm//").unwrap();
+        assert_eq!(
+            CPath::temporary(&dir, b"abcdef").as_c_str().to_bytes(),
+            b"/run/shm/sem.abcdef"
+        );
+        let root = Directory::parse("/").unwrap();
+        assert_eq!(
+            CPath::semaphore(&root, &name).as_c_str().to_bytes(),
+            b"//sem.jobs"
+        );
+    }
+
+    #[test]
+    fn bad_directories() {
+        for d in ["", "a\0b"] {
+            assert_eq!(
+                Directory::parse(d).unwrap_err().kind(),
+                ErrorKind::InvalidArgument
+            );
+        }
+        let long: String = "d".repeat(DIRECTORY_MAX + 1);
+        assert_eq!(
+            Directory::parse(&long).unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
+        assert!(Directory::parse(&long[..DIRECTORY_MAX]).is_ok());
+    }
+}

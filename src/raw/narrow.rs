@@ -1,0 +1,179 @@
+//! glibc's layout for 32-bit targets (i386, arm, ppc32, mips o32, riscv32,
+//! ...): `struct new_sem` with `__HAVE_64B_ATOMICS == 0`.
+//!
+//! ```text
+//! offset 0   u32  value     (count << 1) | waiters bit   <- the futex word
+//! offset 4   i32  private   128 (shared futex)
+//! offset 8   i32  pad
+//! offset 12  u32  nwaiters  registered waiters
+//! ```
+//!
+//! Waiters sleep while `value == 1` (no token, waiter bit set). The waiter bit
+//! may be set when nobody waits (that costs a post one spare wake), but it is
+//! set whenever someone sleeps; `finish` is glibc's repair step for the case
+//! where a leaving waiter cleared it while another one was arriving.
+//!
+//! With the count in the top 31 bits, `value` cannot overflow past
+//! `VALUE_MAX`, and `nwaiters` is a separate word: a corrupt file can make
+//! the crate wake too often, never corrupt a neighbouring field.
+
+use crate::futex::{self, Deadline, Wait};
+use crate::sync::{AtomicI32, AtomicU32, Ordering::*};
+use crate::{Error, ErrorKind, VALUE_MAX};
+
+/// The waiter bit in `value`.
+const WAITERS_BIT: u32 = 1;
+/// The count sits above the waiter bit.
+const SHIFT: u32 = 1;
+/// One token in `value`.
+const ONE: u32 = 1 << SHIFT;
+
+#[repr(C)]
+pub(crate) struct Image {
+    value: AtomicU32,
+    private: AtomicI32,
+    pad: AtomicI32,
+    nwaiters: AtomicU32,
+}
+
+impl Image {
+    pub(crate) const fn new(value: u32) -> Self {
+        Image {
+            value: AtomicU32::new(value << SHIFT),
+            private: AtomicI32::new(super::FUTEX_SHARED),
+            pad: AtomicI32::new(0),
+            nwaiters: AtomicU32::new(0),
+        }
+    }
+
+    /// The bytes of the image, field by field (atomic loads, no tearing
+    /// within a field).
+    pub(crate) fn to_bytes(&self) -> [u8; super::RawSemaphore::SIZE] {
+        let mut out = [0; super::RawSemaphore::SIZE];
+        out[0..4].copy_from_slice(&self.value.load(Relaxed).to_ne_bytes());
+        out[4..8].copy_from_slice(&self.private.load(Relaxed).to_ne_bytes());
+        out[8..12].copy_from_slice(&self.pad.load(Relaxed).to_ne_bytes());
+        out[12..16].copy_from_slice(&self.nwaiters.load(Relaxed).to_ne_bytes());
+        out
+    }
+
+    pub(crate) fn private(&self) -> i32 {
+        self.private.load(Relaxed)
+    }
+
+    pub(crate) fn value(&self) -> u32 {
+        self.value.load(Relaxed) >> SHIFT
+    }
+
+    pub(crate) fn waiters(&self) -> u32 {
+        self.nwaiters.load(Relaxed)
+    }
+
+    /// glibc `__new_sem_wait_fast` with `definitive_result`.
+    #[inline]
+    pub(crate) fn try_acquire(&self) -> bool {
+        let mut v = self.value.load(Relaxed);
+        while v >> SHIFT != 0 {
+            match self
+                .value
+                .compare_exchange_weak(v, v - ONE, Acquire, Relaxed)
+            {
+                Ok(_) => return true,
+                Err(now) => v = now,
+            }
+        }
+        false
+    }
+
+    /// glibc `__new_sem_wait_slow64` (32-bit branch) and
+    /// `__sem_wait_32_finish`, except that signals are retried here: the
+    /// deadline is absolute, so a retry never extends the wait.
+    #[cold]
+    pub(crate) fn acquire_slow(&self, deadline: Option<&Deadline>) -> Result<bool, Error> {
+        // Acquire: pairs with the release decrement in `finish`, so that if a
+        // leaving waiter cleared the bit before we arrived, we see it and set
+        // it again below.
+        self.nwaiters.fetch_add(1, Acquire);
+        let result = self.wait_for_token(deadline);
+        self.finish();
+        result
+    }
+
+    fn wait_for_token(&self, deadline: Option<&Deadline>) -> Result<bool, Error> {
+        let mut v = self.value.load(Relaxed);
+        loop {
+            // Sleep until there is a token, with the waiter bit set before
+            // every sleep so that posters know to wake us.
+            while v >> SHIFT == 0 {
+                if v & WAITERS_BIT == 0 {
+                    // Release: whoever clears the bit sees our registration.
+                    match self
+                        .value
+                        .compare_exchange_weak(v, v | WAITERS_BIT, Release, Relaxed)
+                    {
+                        Ok(_) => v |= WAITERS_BIT,
+                        Err(now) => v = now,
+                    }
+                    continue;
+                }
+                match futex::wait(&self.value, v, deadline) {
+                    Ok(Wait::Retry) => {}
+                    Ok(Wait::TimedOut) => return Ok(false),
+                    Err(e) => return Err(Error::new(ErrorKind::Os, e, "futex wait failed")),
+                }
+                v = self.value.load(Relaxed);
+            }
+            match self
+                .value
+                .compare_exchange_weak(v, v - ONE, Acquire, Relaxed)
+            {
+                Ok(_) => return Ok(true),
+                Err(now) => v = now,
+            }
+        }
+    }
+
+    /// Stop being a registered waiter (glibc `__sem_wait_32_finish`).
+    fn finish(&self) {
+        // Speculate that we are the last waiter and clear the bit before
+        // unregistering, so that waiters arriving after us see it cleared.
+        let guess = self.nwaiters.load(Relaxed);
+        if guess == 1 {
+            self.value.fetch_and(!WAITERS_BIT, Acquire);
+        }
+        let before = self.nwaiters.fetch_sub(1, Release);
+        if before > 1 && guess == 1 {
+            // Wrong guess: another waiter registered in between. Set the bit
+            // again and wake as many waiters as there are tokens, since posts
+            // made while the bit was clear woke nobody.
+            let v = self.value.fetch_or(WAITERS_BIT, Relaxed);
+            let tokens = v >> SHIFT;
+            if tokens > 0 {
+                futex::wake(&self.value, tokens);
+            }
+        }
+    }
+
+    /// glibc `__new_sem_post`, generalised to `n` tokens in one atomic add.
+    pub(crate) fn release_n(&self, n: u32) -> Result<(), Error> {
+        let mut v = self.value.load(Relaxed);
+        loop {
+            let count = v >> SHIFT;
+            // count <= VALUE_MAX always holds here: it is 31 bits wide.
+            if n > VALUE_MAX - count {
+                return Err(super::overflow());
+            }
+            match self
+                .value
+                .compare_exchange_weak(v, v + (n << SHIFT), Release, Relaxed)
+            {
+                Ok(_) => break,
+                Err(now) => v = now,
+            }
+        }
+        if v & WAITERS_BIT != 0 {
+            futex::wake(&self.value, n);
+        }
+        Ok(())
+    }
+}

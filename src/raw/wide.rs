@@ -1,0 +1,161 @@
+//! glibc's layout for targets with 64-bit atomics (x86_64, aarch64, riscv64,
+//! ppc64, s390x, ...): `struct new_sem` with `__HAVE_64B_ATOMICS == 1`.
+//!
+//! ```text
+//! offset 0   u64  data     low 32 bits: value (tokens); high 32 bits: nwaiters
+//! offset 8   i32  private  128 (shared futex)
+//! offset 12  i32  pad
+//! offset 16  zero up to sizeof(sem_t) (32 on 64-bit targets, 16 on x32)
+//! ```
+//!
+//! The futex word is the value half of `data`: byte offset 0 on little-endian
+//! targets, 4 on big-endian ones. Waiters sleep while it reads 0.
+//!
+//! Invariants kept here, whatever another process wrote into the file:
+//! arithmetic on the waiter half never carries into or borrows from the value
+//! half (it is done modulo 2^64 in steps of 2^32), and a release never takes
+//! the value above `VALUE_MAX`, so it never carries into the waiter half.
+#![allow(unsafe_code)]
+
+use crate::futex::{self, Deadline, Wait};
+use crate::sync::{AtomicI32, AtomicU32, AtomicU64, Ordering::*};
+use crate::{Error, ErrorKind, VALUE_MAX};
+
+/// One registered waiter, in the high half of `data`.
+const ONE_WAITER: u64 = 1 << 32;
+/// The value (token count) half of `data`.
+const VALUE_MASK: u64 = 0xffff_ffff;
+/// Index of the value half among the two 32-bit halves of `data`.
+const VALUE_WORD: usize = if cfg!(target_endian = "big") { 1 } else { 0 };
+
+#[repr(C)]
+pub(crate) struct Image {
+    data: AtomicU64,
+    private: AtomicI32,
+    pad: AtomicI32,
+    #[cfg(target_pointer_width = "64")]
+    reserved: [AtomicU32; 4],
+}
+
+impl Image {
+    pub(crate) const fn new(value: u32) -> Self {
+        Image {
+            data: AtomicU64::new(value as u64),
+            private: AtomicI32::new(super::FUTEX_SHARED),
+            pad: AtomicI32::new(0),
+            #[cfg(target_pointer_width = "64")]
+            reserved: [const { AtomicU32::new(0) }; 4],
+        }
+    }
+
+    /// The 32-bit futex word: the value half of `data`.
+    fn word(&self) -> &AtomicU32 {
+        let halves: *const AtomicU32 = (&self.data as *const AtomicU64).cast();
+        // SAFETY: `data` is 8 bytes, 8-aligned, so each 4-byte half is a valid,
+        // aligned `AtomicU32` place that lives as long as `self`. Rust code
+        // never performs an atomic operation through this reference: it is
+        // only handed to the kernel (futex), which reads the word atomically,
+        // exactly as glibc does with `(unsigned int *) &sem->data + OFFSET`.
+        unsafe { &*halves.add(VALUE_WORD) }
+    }
+
+    /// The bytes of the image, field by field (atomic loads, no tearing
+    /// within a field).
+    pub(crate) fn to_bytes(&self) -> [u8; super::RawSemaphore::SIZE] {
+        let mut out = [0; super::RawSemaphore::SIZE];
+        out[0..8].copy_from_slice(&self.data.load(Relaxed).to_ne_bytes());
+        out[8..12].copy_from_slice(&self.private.load(Relaxed).to_ne_bytes());
+        out[12..16].copy_from_slice(&self.pad.load(Relaxed).to_ne_bytes());
+        #[cfg(target_pointer_width = "64")]
+        for (i, word) in self.reserved.iter().enumerate() {
+            out[16 + 4 * i..20 + 4 * i].copy_from_slice(&word.load(Relaxed).to_ne_bytes());
+        }
+        out
+    }
+
+    pub(crate) fn private(&self) -> i32 {
+        self.private.load(Relaxed)
+    }
+
+    pub(crate) fn value(&self) -> u32 {
+        (self.data.load(Relaxed) & VALUE_MASK) as u32
+    }
+
+    pub(crate) fn waiters(&self) -> u32 {
+        (self.data.load(Relaxed) >> 32) as u32
+    }
+
+    /// glibc `__new_sem_wait_fast` with `definitive_result`.
+    #[inline]
+    pub(crate) fn try_acquire(&self) -> bool {
+        let mut d = self.data.load(Relaxed);
+        while d & VALUE_MASK != 0 {
+            // Acquire: synchronise with the release that provided the token.
+            match self.data.compare_exchange_weak(d, d - 1, Acquire, Relaxed) {
+                Ok(_) => return true,
+                Err(now) => d = now,
+            }
+        }
+        false
+    }
+
+    /// glibc `__new_sem_wait_slow64`, except that signals are retried here:
+    /// the deadline is absolute, so a retry never extends the wait.
+    #[cold]
+    pub(crate) fn acquire_slow(&self, deadline: Option<&Deadline>) -> Result<bool, Error> {
+        // Register as a waiter. Wrapping arithmetic on the high half only.
+        let mut d = self
+            .data
+            .fetch_add(ONE_WAITER, Relaxed)
+            .wrapping_add(ONE_WAITER);
+        loop {
+            if d & VALUE_MASK == 0 {
+                match futex::wait(self.word(), 0, deadline) {
+                    Ok(Wait::Retry) => {}
+                    Ok(Wait::TimedOut) => {
+                        self.data.fetch_sub(ONE_WAITER, Relaxed);
+                        return Ok(false);
+                    }
+                    Err(e) => {
+                        self.data.fetch_sub(ONE_WAITER, Relaxed);
+                        return Err(Error::new(ErrorKind::Os, e, "futex wait failed"));
+                    }
+                }
+                d = self.data.load(Relaxed);
+            } else {
+                // Take a token and unregister in one step.
+                let new = (d - 1).wrapping_sub(ONE_WAITER);
+                match self.data.compare_exchange_weak(d, new, Acquire, Relaxed) {
+                    Ok(_) => return Ok(true),
+                    Err(now) => d = now,
+                }
+            }
+        }
+    }
+
+    /// glibc `__new_sem_post`, generalised to `n` tokens in one atomic add.
+    pub(crate) fn release_n(&self, n: u32) -> Result<(), Error> {
+        let mut d = self.data.load(Relaxed);
+        loop {
+            let value = (d & VALUE_MASK) as u32;
+            // `>` rather than glibc's `==`: a corrupt value above the maximum
+            // must not be incremented towards a carry into nwaiters.
+            if value > VALUE_MAX || n > VALUE_MAX - value {
+                return Err(super::overflow());
+            }
+            // Release: the waiter that takes the token sees our prior writes.
+            match self
+                .data
+                .compare_exchange_weak(d, d + u64::from(n), Release, Relaxed)
+            {
+                Ok(_) => break,
+                Err(now) => d = now,
+            }
+        }
+        let waiters = (d >> 32) as u32;
+        if waiters > 0 {
+            futex::wake(self.word(), n.min(waiters));
+        }
+        Ok(())
+    }
+}

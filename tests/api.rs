@@ -1,0 +1,369 @@
+//! The public API within one process: constructors, every `Existence`,
+//! options, names, unlink and unlink-on-drop, permits, timeouts, threads.
+
+mod common;
+
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::TestName;
+use named_semaphores::{unlink, ErrorKind, Existence, NamedSemaphore, VALUE_MAX};
+
+#[test]
+fn create_then_open_share_one_semaphore() {
+    let name = TestName::new("share");
+    let a = NamedSemaphore::create(&name, 3).unwrap();
+    assert!(a.created());
+    assert_eq!(a.value(), 3);
+    let b = NamedSemaphore::open(&name).unwrap();
+    assert!(!b.created());
+    assert!(b.try_acquire().unwrap());
+    assert_eq!(a.value(), 2);
+    a.release_n(4).unwrap();
+    assert_eq!(b.value(), 6);
+}
+
+#[test]
+fn create_new_fails_if_it_exists_and_changes_nothing() {
+    let name = TestName::new("createnew");
+    let a = NamedSemaphore::create(&name, 2).unwrap();
+    let before = name.bytes();
+    let err = NamedSemaphore::create(&name, 5).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AlreadyExists);
+    assert_eq!(err.raw_os_error(), libc::EEXIST);
+    assert_eq!(name.bytes(), before);
+    assert_eq!(a.value(), 2);
+}
+
+#[test]
+fn open_existing_fails_if_missing_and_creates_nothing() {
+    let name = TestName::new("missing");
+    let err = NamedSemaphore::open(&name).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert_eq!(err.raw_os_error(), libc::ENOENT);
+    assert!(!name.exists());
+}
+
+#[test]
+fn open_or_create_creates_then_opens_ignoring_value() {
+    let name = TestName::new("ooc");
+    let a = NamedSemaphore::open_or_create(&name, 2).unwrap();
+    assert!(a.created());
+    let b = NamedSemaphore::open_or_create(&name, 9).unwrap();
+    assert!(!b.created());
+    assert_eq!(b.value(), 2);
+}
+
+#[test]
+fn unlink_and_create_replaces_the_name() {
+    let name = TestName::new("uac");
+    let old = NamedSemaphore::create(&name, 1).unwrap();
+    let new = NamedSemaphore::options()
+        .existence(Existence::UnlinkAndCreate)
+        .initial_value(7)
+        .open(&name)
+        .unwrap();
+    assert!(new.created());
+    assert_eq!(NamedSemaphore::open(&name).unwrap().value(), 7);
+    // The old handle is detached but still works, and its drop must not
+    // unlink the new semaphore that now owns the name.
+    old.release().unwrap();
+    assert_eq!(old.value(), 2);
+    drop(old);
+    assert!(name.exists());
+    assert_eq!(NamedSemaphore::open(&name).unwrap().value(), 7);
+    drop(new);
+    assert!(!name.exists());
+}
+
+#[test]
+fn unlink_and_create_without_existing() {
+    let name = TestName::new("uac-fresh");
+    let sem = NamedSemaphore::options()
+        .existence(Existence::UnlinkAndCreate)
+        .initial_value(0)
+        .open(&name)
+        .unwrap();
+    assert!(sem.created());
+    assert_eq!(sem.value(), 0);
+}
+
+#[test]
+fn options_defaults() {
+    let name = TestName::new("defaults");
+    // Default existence is OpenExisting.
+    assert_eq!(
+        NamedSemaphore::options().open(&name).unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    let sem = NamedSemaphore::options()
+        .existence(Existence::CreateNew)
+        .open(&name)
+        .unwrap();
+    assert_eq!(sem.value(), 1, "default initial value");
+    let mode = std::fs::metadata(name.path()).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(mode.permissions().mode() & 0o777, 0o600, "default mode");
+    assert!(sem.unlinks_on_drop());
+}
+
+#[test]
+fn mode_is_applied_under_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let name = TestName::new("mode");
+    let _sem = NamedSemaphore::options()
+        .existence(Existence::CreateNew)
+        .mode(0o640)
+        .open(&name)
+        .unwrap();
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let umask = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Umask:"))
+        .map(|m| u32::from_str_radix(m.trim(), 8).unwrap())
+        .unwrap();
+    let mode = std::fs::metadata(name.path()).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640 & !umask);
+}
+
+#[test]
+fn name_is_canonical_and_slashes_are_one_name() {
+    let name = TestName::new("slashes");
+    let a = NamedSemaphore::create(&format!("//{}", &*name), 1).unwrap();
+    assert_eq!(a.name(), format!("/{}", &*name));
+    let b = NamedSemaphore::open(&format!("/{}", &*name)).unwrap();
+    assert_eq!(b.name(), a.name());
+    assert!(name.exists());
+}
+
+#[test]
+fn unlink_on_drop_only_for_creator_by_default() {
+    let name = TestName::new("drop");
+    let creator = NamedSemaphore::create(&name, 1).unwrap();
+    let opener = NamedSemaphore::open(&name).unwrap();
+    assert!(creator.unlinks_on_drop());
+    assert!(!opener.unlinks_on_drop());
+    drop(opener);
+    assert!(name.exists());
+    drop(creator);
+    assert!(!name.exists());
+}
+
+#[test]
+fn unlink_on_drop_can_be_overridden() {
+    let name = TestName::new("keep");
+    let sem = NamedSemaphore::options()
+        .existence(Existence::CreateNew)
+        .unlink_on_drop(false)
+        .open(&name)
+        .unwrap();
+    drop(sem);
+    assert!(name.exists());
+    let sem = NamedSemaphore::options()
+        .unlink_on_drop(true)
+        .open(&name)
+        .unwrap();
+    assert!(!sem.created());
+    drop(sem);
+    assert!(!name.exists());
+}
+
+#[test]
+fn unlink_method_and_free_function() {
+    let name = TestName::new("unlink");
+    let sem = NamedSemaphore::create(&name, 0).unwrap();
+    sem.unlink().unwrap();
+    assert!(!name.exists());
+    assert!(!sem.unlinks_on_drop());
+    assert_eq!(sem.unlink().unwrap_err().kind(), ErrorKind::NotFound);
+    // Still usable after unlink.
+    sem.release().unwrap();
+    assert!(sem.try_acquire().unwrap());
+    // A new semaphore under the same name is unrelated, and the old handle's
+    // drop leaves it alone.
+    let fresh = NamedSemaphore::create(&name, 5).unwrap();
+    drop(sem);
+    assert!(name.exists());
+    unlink(&name).unwrap();
+    assert_eq!(unlink(&name).unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(fresh.value(), 5);
+}
+
+#[test]
+fn try_acquire_and_timeouts() {
+    let name = TestName::new("timeouts");
+    let sem = NamedSemaphore::create(&name, 1).unwrap();
+    assert!(sem.try_acquire().unwrap());
+    assert!(!sem.try_acquire().unwrap());
+    assert!(!sem.acquire_timeout(Duration::ZERO).unwrap());
+    let start = Instant::now();
+    assert!(!sem.acquire_timeout(Duration::from_millis(50)).unwrap());
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_millis(50),
+        "returned early: {took:?}"
+    );
+    assert!(
+        took < Duration::from_secs(5),
+        "generous sanity bound: {took:?}"
+    );
+    assert_eq!(sem.as_raw().waiters(), 0);
+    sem.release().unwrap();
+    assert!(sem.acquire_timeout(Duration::from_millis(50)).unwrap());
+}
+
+#[test]
+fn permits() {
+    let name = TestName::new("permits");
+    let sem = NamedSemaphore::create(&name, 1).unwrap();
+    {
+        let permit = sem.access().unwrap();
+        assert_eq!(sem.value(), 0);
+        assert!(sem.try_access().unwrap().is_none());
+        assert!(sem
+            .access_timeout(Duration::from_millis(5))
+            .unwrap()
+            .is_none());
+        drop(permit);
+    }
+    assert_eq!(sem.value(), 1);
+    let p = sem
+        .access_timeout(Duration::from_millis(5))
+        .unwrap()
+        .unwrap();
+    p.forget();
+    assert_eq!(sem.value(), 0);
+}
+
+#[test]
+fn overflow_changes_nothing() {
+    let name = TestName::new("overflow");
+    let sem = NamedSemaphore::create(&name, VALUE_MAX).unwrap();
+    let before = name.bytes();
+    let err = sem.release().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Overflow);
+    assert_eq!(err.raw_os_error(), libc::EOVERFLOW);
+    assert_eq!(sem.release_n(3).unwrap_err().kind(), ErrorKind::Overflow);
+    assert_eq!(name.bytes(), before);
+    assert!(sem.try_acquire().unwrap());
+    assert_eq!(sem.release_n(2).unwrap_err().kind(), ErrorKind::Overflow);
+    sem.release_n(1).unwrap();
+    assert_eq!(sem.value(), VALUE_MAX);
+}
+
+#[test]
+fn threads_block_and_wake_through_two_handles() {
+    let name = TestName::new("threads");
+    let a = Arc::new(NamedSemaphore::create(&name, 0).unwrap());
+    let b = NamedSemaphore::open(&name).unwrap();
+    let waiters: Vec<_> = (0..3)
+        .map(|_| {
+            let a = Arc::clone(&a);
+            thread::spawn(move || a.acquire_timeout(Duration::from_secs(20)).unwrap())
+        })
+        .collect();
+    common::wait_until("3 registered waiters", Duration::from_secs(20), || {
+        b.as_raw().waiters() == 3
+    });
+    b.release_n(3).unwrap();
+    for w in waiters {
+        assert!(w.join().unwrap(), "a waiter timed out");
+    }
+    assert_eq!(b.value(), 0);
+    assert_eq!(b.as_raw().waiters(), 0);
+}
+
+#[test]
+fn release_n_wakes_exactly_as_many_as_tokens() {
+    let name = TestName::new("partial");
+    let sem = Arc::new(NamedSemaphore::create(&name, 0).unwrap());
+    let waiters: Vec<_> = (0..4)
+        .map(|_| {
+            let sem = Arc::clone(&sem);
+            thread::spawn(move || sem.acquire_timeout(Duration::from_millis(1500)).unwrap())
+        })
+        .collect();
+    common::wait_until("4 registered waiters", Duration::from_secs(20), || {
+        sem.as_raw().waiters() == 4
+    });
+    sem.release_n(2).unwrap();
+    let got = waiters
+        .into_iter()
+        .map(|w| w.join().unwrap())
+        .filter(|&g| g)
+        .count();
+    assert_eq!(got, 2);
+    assert_eq!(sem.value(), 0);
+    assert_eq!(sem.as_raw().waiters(), 0);
+}
+
+#[test]
+fn debug_output_names_the_semaphore() {
+    let name = TestName::new("debug");
+    let sem = NamedSemaphore::create(&name, 2).unwrap();
+    let s = format!("{sem:?}");
+    assert!(s.contains(&*name) && s.contains("value: 2"), "{s}");
+    let p = sem.access().unwrap();
+    assert!(format!("{p:?}").contains("Permit"));
+}
+
+#[test]
+fn custom_directory() {
+    let dir = format!("/dev/shm/nsem-test-dir-{}", std::process::id());
+    std::fs::create_dir(&dir).unwrap();
+    struct RmDir(String);
+    impl Drop for RmDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let _rm = RmDir(dir.clone());
+    let name = TestName::in_dir("customdir", &dir);
+    let sem = NamedSemaphore::options()
+        .directory(&dir)
+        .existence(Existence::CreateNew)
+        .initial_value(4)
+        .open(&name)
+        .unwrap();
+    assert!(name.exists());
+    assert!(format!("{sem:?}").contains(&dir));
+    assert_eq!(
+        NamedSemaphore::open(&name).unwrap_err().kind(),
+        ErrorKind::NotFound,
+        "not in /dev/shm"
+    );
+    let again = NamedSemaphore::options()
+        .directory(&format!("{dir}/"))
+        .open(&name)
+        .unwrap();
+    assert_eq!(again.value(), 4);
+    named_semaphores::unlink_in(&dir, &name).unwrap();
+    assert!(!name.exists());
+}
+
+#[test]
+fn bad_directories_are_invalid_argument() {
+    let name = TestName::new("baddir");
+    let missing = format!("/dev/shm/nsem-test-no-such-dir-{}", std::process::id());
+    for dir in ["", missing.as_str(), "/proc/self", "/etc/hostname"] {
+        let err = NamedSemaphore::options()
+            .directory(dir)
+            .existence(Existence::OpenOrCreate)
+            .open(&name)
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{dir:?}: {err}");
+    }
+    assert!(!name.exists());
+}
+
+#[cfg(feature = "std")]
+#[test]
+fn io_error_conversion() {
+    let name = TestName::new("ioerr");
+    let e: std::io::Error = NamedSemaphore::open(&name).unwrap_err().into();
+    assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
+    assert_eq!(e.raw_os_error(), Some(libc::ENOENT));
+    let e: std::io::Error = NamedSemaphore::open("a/b").unwrap_err().into();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+}
