@@ -76,6 +76,35 @@ impl Drop for TestName {
     }
 }
 
+/// A private directory under /dev/shm, removed with its contents on drop.
+pub struct TestDir(pub String);
+
+impl TestDir {
+    pub fn new(tag: &str) -> Self {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let dir = format!("/dev/shm/nsem-test-dir-{}-{tag}-{n}", std::process::id());
+        std::fs::create_dir(&dir).expect("create test directory");
+        TestDir(dir)
+    }
+
+    /// The file names in the directory, sorted.
+    pub fn files(&self) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(&self.0)
+            .expect("read_dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Starts this test binary again, running only its `child` entry point, in
 /// `role` with `args`.
 pub fn spawn(role: &str, args: &[&str]) -> Child {
@@ -180,6 +209,7 @@ pub fn child_main() {
         "crate-create-new" => {
             gate(&a[1]);
             match NamedSemaphore::options()
+                .directory(&a[2])
                 .existence(named_semaphores::Existence::CreateNew)
                 .initial_value(0)
                 .unlink_on_drop(false)
@@ -196,6 +226,7 @@ pub fn child_main() {
         "crate-open-or-create" => {
             gate(&a[1]);
             let sem = NamedSemaphore::options()
+                .directory(&a[2])
                 .existence(named_semaphores::Existence::OpenOrCreate)
                 .initial_value(0)
                 .unlink_on_drop(false)

@@ -1,0 +1,132 @@
+//! Interoperation with glibc's own `sem_*`, both ways, across processes:
+//! each side creates, blocks and wakes the other, and they agree on values
+//! and names. glibc is reached through the `libc` crate, so these run
+//! against whichever glibc the target links (i386 glibc on i686, and so on).
+#![cfg(all(target_os = "linux", target_env = "gnu"))]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{code, finish, glibc, results, spawn, wait_until, TestName, EXISTS, OK};
+use named_semaphores::{ErrorKind, NamedSemaphore};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+#[test]
+#[ignore = "entry point of child processes started by the other tests"]
+fn child() {
+    common::child_main();
+}
+
+#[test]
+fn glibc_waiter_is_woken_by_crate_release() {
+    let name = TestName::new("g-wait");
+    let sem = NamedSemaphore::create(&name, 0).unwrap();
+    let peer = spawn("glibc-wait", &[&name, "30000"]);
+    // glibc registers in the same waiter count the crate reads.
+    wait_until("glibc to block", LIMIT, || sem.as_raw().waiters() == 1);
+    sem.release().unwrap();
+    assert_eq!(code(&finish(peer, LIMIT)), OK);
+    assert_eq!(sem.value(), 0);
+    assert_eq!(sem.as_raw().waiters(), 0);
+}
+
+#[test]
+fn crate_waiter_is_woken_by_glibc_post() {
+    let name = TestName::new("g-post");
+    let sem = NamedSemaphore::create(&name, 0).unwrap();
+    let waiter = spawn("crate-acquire", &[&name, "30000"]);
+    wait_until("the crate waiter to block", LIMIT, || {
+        sem.as_raw().waiters() == 1
+    });
+    let poster = spawn("glibc-post", &[&name]);
+    assert_eq!(code(&finish(poster, LIMIT)), OK);
+    assert_eq!(code(&finish(waiter, LIMIT)), OK);
+    assert_eq!(sem.value(), 0);
+}
+
+#[test]
+fn semaphore_created_by_glibc_is_used_by_the_crate() {
+    let name = TestName::new("g-create");
+    assert_eq!(
+        code(&finish(spawn("glibc-create", &[&name, "2"]), LIMIT)),
+        OK
+    );
+    let sem = NamedSemaphore::open(&name).unwrap();
+    assert!(!sem.created());
+    assert_eq!(sem.value(), 2);
+    assert!(sem.try_acquire().unwrap());
+    assert!(sem.try_acquire().unwrap());
+    // Now block in this process and let a glibc process wake us.
+    let poster = spawn("glibc-post", &[&name]);
+    assert!(sem.acquire_timeout(Duration::from_secs(30)).unwrap());
+    assert_eq!(code(&finish(poster, LIMIT)), OK);
+    // And a glibc waiter on glibc's own semaphore, woken by the crate.
+    let peer = spawn("glibc-wait", &[&name, "30000"]);
+    wait_until("glibc to block", LIMIT, || sem.as_raw().waiters() == 1);
+    sem.release().unwrap();
+    assert_eq!(code(&finish(peer, LIMIT)), OK);
+}
+
+#[test]
+fn create_new_and_glibc_o_excl_see_each_other() {
+    let name = TestName::new("g-excl");
+    let _sem = NamedSemaphore::create(&name, 1).unwrap();
+    assert_eq!(
+        code(&finish(spawn("glibc-create", &[&name, "1"]), LIMIT)),
+        EXISTS
+    );
+    let other = TestName::new("g-excl2");
+    assert_eq!(
+        code(&finish(spawn("glibc-create", &[&other, "1"]), LIMIT)),
+        OK
+    );
+    assert_eq!(
+        NamedSemaphore::create(&other, 1).unwrap_err().kind(),
+        ErrorKind::AlreadyExists
+    );
+}
+
+#[test]
+fn values_agree() {
+    let name = TestName::new("g-value");
+    let sem = NamedSemaphore::create(&name, 5).unwrap();
+    let value = |n: &str| {
+        let out = finish(spawn("glibc-value", &[n]), LIMIT);
+        assert_eq!(code(&out), OK);
+        results(&out)[0].parse::<u32>().unwrap()
+    };
+    assert_eq!(value(&name), 5);
+    sem.release_n(10).unwrap();
+    assert_eq!(value(&name), 15);
+    assert_eq!(glibc::value(&name), 15, "in this process too");
+    assert_eq!(code(&finish(spawn("glibc-post", &[&name]), LIMIT)), OK);
+    assert_eq!(sem.value(), 16);
+}
+
+#[test]
+fn unlink_and_sem_unlink_see_each_other() {
+    let name = TestName::new("g-unlink");
+    let sem = NamedSemaphore::create(&name, 1).unwrap();
+    assert_eq!(code(&finish(spawn("glibc-unlink", &[&name]), LIMIT)), OK);
+    assert!(!name.exists());
+    assert_eq!(sem.unlink().unwrap_err().kind(), ErrorKind::NotFound);
+
+    assert_eq!(
+        code(&finish(spawn("glibc-create", &[&name, "1"]), LIMIT)),
+        OK
+    );
+    named_semaphores::unlink(&name).unwrap();
+    assert!(!name.exists());
+    assert_ne!(code(&finish(spawn("glibc-unlink", &[&name]), LIMIT)), OK);
+}
+
+#[test]
+fn glibc_and_crate_agree_on_name_mapping() {
+    let name = TestName::new("g-names");
+    // glibc strips leading slashes too: "//NAME" is "/NAME".
+    let sem = NamedSemaphore::create(&format!("//{}", &*name), 4).unwrap();
+    assert_eq!(glibc::value(&name), 4);
+    drop(sem);
+}
