@@ -65,6 +65,11 @@ pub use raw::{Layout, Permit, RawSemaphore};
 /// glibc on every target.
 pub const VALUE_MAX: u32 = 0x7fff_ffff;
 
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 #[cfg(test)]
 mod tests {
     use super::*;
