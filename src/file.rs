@@ -44,6 +44,11 @@ impl Mapping {
         unsafe { self.sem.as_ref() }
     }
 
+    /// Device and inode numbers of the mapped file.
+    pub(crate) fn id(&self) -> (u64, u64) {
+        self.id
+    }
+
     /// Whether `path` currently names the file this mapping was made from.
     pub(crate) fn is_at(&self, path: &CStr) -> bool {
         fs::lstat(path).is_ok_and(|st| file_id(&st) == self.id)

@@ -29,15 +29,29 @@ pub(crate) enum Wait {
     TimedOut,
 }
 
+/// How a wait treats its deadline and signals. The default is what the
+/// crate's own methods use: a `CLOCK_MONOTONIC` deadline, signals retried.
+/// [`RawSemaphore::acquire_interruptible`](crate::RawSemaphore::acquire_interruptible)
+/// (C's `sem_clockwait` semantics) sets the fields.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct WaitMode {
+    /// The deadline is on `CLOCK_REALTIME` (`FUTEX_CLOCK_REALTIME`).
+    pub(crate) realtime: bool,
+    /// A signal handler ends the wait with `EINTR` instead of a retry.
+    pub(crate) interruptible: bool,
+}
+
 /// Sleeps while `*word == expected`, until woken or until `deadline`.
 ///
 /// Uses `FUTEX_WAIT_BITSET` with a full bitset, which takes an absolute
-/// timeout on `CLOCK_MONOTONIC`; `FUTEX_WAKE` from any process wakes it.
+/// timeout on `CLOCK_MONOTONIC` (or `CLOCK_REALTIME` if `mode` says so);
+/// `FUTEX_WAKE` from any process wakes it.
 ///
 /// # Errors
 ///
-/// Only errors that are not part of the protocol (`EFAULT`, `ENOSYS`, ...);
-/// `EINTR` and `EAGAIN` are [`Wait::Retry`], `ETIMEDOUT` is [`Wait::TimedOut`].
+/// Only errors that are not part of the protocol (`EFAULT`, `ENOSYS`, ...),
+/// and `EINTR` if `mode.interruptible`; otherwise `EINTR` and `EAGAIN` are
+/// [`Wait::Retry`], `ETIMEDOUT` is [`Wait::TimedOut`].
 ///
 /// # References
 ///  - [`futex(2)`](https://man7.org/linux/man-pages/man2/futex.2.html)
@@ -45,14 +59,15 @@ pub(crate) fn wait(
     word: &AtomicU32,
     expected: u32,
     deadline: Option<&Deadline>,
+    mode: WaitMode,
 ) -> Result<Wait, Errno> {
-    match futex::wait_bitset(
-        word,
-        futex::Flags::empty(),
-        expected,
-        deadline,
-        NonZeroU32::MAX,
-    ) {
+    let flags = if mode.realtime {
+        futex::Flags::CLOCK_REALTIME
+    } else {
+        futex::Flags::empty()
+    };
+    match futex::wait_bitset(word, flags, expected, deadline, NonZeroU32::MAX) {
+        Err(Errno::INTR) if mode.interruptible => Err(Errno::INTR),
         Ok(()) | Err(Errno::AGAIN) | Err(Errno::INTR) => Ok(Wait::Retry),
         Err(Errno::TIMEDOUT) => Ok(Wait::TimedOut),
         Err(e) => Err(e),
@@ -127,14 +142,17 @@ mod tests {
     #[test]
     fn wait_on_unexpected_value_returns_at_once() {
         let word = AtomicU32::new(7);
-        assert_eq!(wait(&word, 0, None), Ok(Wait::Retry));
+        assert_eq!(wait(&word, 0, None, WaitMode::default()), Ok(Wait::Retry));
     }
 
     #[test]
     fn wait_times_out_at_deadline() {
         let word = AtomicU32::new(0);
         let deadline = deadline_after(Duration::from_millis(20)).unwrap();
-        assert_eq!(wait(&word, 0, Some(&deadline)), Ok(Wait::TimedOut));
+        assert_eq!(
+            wait(&word, 0, Some(&deadline), WaitMode::default()),
+            Ok(Wait::TimedOut)
+        );
         let after = now();
         assert!((after.tv_sec, after.tv_nsec) >= (deadline.tv_sec, deadline.tv_nsec));
     }

@@ -59,7 +59,7 @@ mod sync;
 pub use error::{Error, ErrorKind};
 pub use name::{DEFAULT_DIRECTORY, DIRECTORY_MAX, NAME_MAX};
 pub use named::{unlink, unlink_in, Existence, NamedSemaphore, OpenOptions};
-pub use raw::{Layout, Permit, RawSemaphore};
+pub use raw::{Clock, Layout, Permit, RawSemaphore};
 
 /// The largest value a semaphore can hold: `SEM_VALUE_MAX`, 2³¹ − 1, as in
 /// glibc on every target.

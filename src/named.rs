@@ -291,6 +291,16 @@ impl NamedSemaphore {
         self.map.sem()
     }
 
+    /// The device and inode numbers of the semaphore file this handle
+    /// mapped, as `fstat` reported them when it was opened: two handles with
+    /// the same `file_id` are the same semaphore, whatever names they were
+    /// opened by. Useful for a table of open semaphores, such as glibc keeps
+    /// so that repeated `sem_open` calls return one pointer.
+    #[must_use]
+    pub fn file_id(&self) -> (u64, u64) {
+        self.map.id()
+    }
+
     /// Takes a token, sleeping until one is available (`sem_wait`). Signals
     /// do not interrupt it.
     ///

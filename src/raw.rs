@@ -10,7 +10,7 @@ use core::time::Duration;
 
 use rustix::io::Errno;
 
-use crate::futex;
+use crate::futex::{self, WaitMode};
 use crate::{Error, ErrorKind, VALUE_MAX};
 
 #[cfg(any(target_pointer_width = "64", target_arch = "x86_64"))]
@@ -38,6 +38,18 @@ pub enum Layout {
     /// 32-bit targets: `value = count << 1 | waiter bit`, and a separate
     /// waiter count at offset 12. i386, arm, ppc32, mips, riscv32, ...
     Narrow,
+}
+
+/// The clock of an absolute deadline given to
+/// [`RawSemaphore::acquire_interruptible`]: the two clocks that glibc's
+/// `sem_clockwait` accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Clock {
+    /// `CLOCK_REALTIME`, the wall clock; a wait on it follows changes to the
+    /// clock (`sem_timedwait`).
+    Realtime,
+    /// `CLOCK_MONOTONIC`, which no one can set.
+    Monotonic,
 }
 
 /// A POSIX semaphore in glibc's `sem_t` format, in memory the caller owns.
@@ -127,7 +139,9 @@ impl RawSemaphore {
         if self.image.try_acquire() {
             return Ok(());
         }
-        self.image.acquire_slow(None).map(|_| ())
+        self.image
+            .acquire_slow(None, WaitMode::default())
+            .map(|_| ())
     }
 
     /// Takes a token if one is available now, like `sem_trywait`.
@@ -168,7 +182,70 @@ impl RawSemaphore {
             return Ok(false);
         }
         let deadline = futex::deadline_after(timeout);
-        self.image.acquire_slow(deadline.as_ref())
+        self.image
+            .acquire_slow(deadline.as_ref(), WaitMode::default())
+    }
+
+    /// Takes a token with the semantics of C's `sem_clockwait`: sleeps until
+    /// a token comes, until an absolute deadline passes, or until a signal
+    /// handler runs in this thread.
+    ///
+    /// `deadline` is `None` for no limit, or a clock and a time on it, counted
+    /// from that clock's zero (the Unix epoch for [`Clock::Realtime`]). A
+    /// deadline already past still takes a token that is available now. A
+    /// [`Clock::Realtime`] wait follows changes to the wall clock, as
+    /// `sem_timedwait` does. Returns `Ok(false)` if the deadline passed
+    /// without a token.
+    ///
+    /// Unlike [`acquire`](Self::acquire) and
+    /// [`acquire_timeout`](Self::acquire_timeout), which retry after signals,
+    /// this returns the error `EINTR` when a signal handler interrupts the
+    /// sleep. Without a deadline, the kernel restarts the sleep itself for
+    /// handlers installed with `SA_RESTART`, as for glibc's `sem_wait`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Os`] with [`Error::raw_os_error`] `EINTR` (4) when a
+    /// signal handler interrupted the wait; otherwise as for
+    /// [`acquire`](Self::acquire).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use named_semaphores::{Clock, RawSemaphore};
+    ///
+    /// let sem = RawSemaphore::new(1)?;
+    /// // A deadline in the past: takes the available token, then times out.
+    /// let past = Some((Clock::Monotonic, Duration::ZERO));
+    /// assert!(sem.acquire_interruptible(past)?);
+    /// assert!(!sem.acquire_interruptible(past)?);
+    /// # Ok::<(), named_semaphores::Error>(())
+    /// ```
+    pub fn acquire_interruptible(
+        &self,
+        deadline: Option<(Clock, Duration)>,
+    ) -> Result<bool, Error> {
+        if self.image.try_acquire() {
+            return Ok(true);
+        }
+        let mut mode = WaitMode {
+            realtime: false,
+            interruptible: true,
+        };
+        let at = match deadline {
+            Some((clock, since_zero)) => {
+                mode.realtime = clock == Clock::Realtime;
+                // A deadline beyond what a timespec holds is no deadline.
+                futex::add(
+                    futex::Deadline {
+                        tv_sec: 0,
+                        tv_nsec: 0,
+                    },
+                    since_zero,
+                )
+            }
+            None => None,
+        };
+        self.image.acquire_slow(at.as_ref(), mode)
     }
 
     /// Gives back one token, waking one waiter if any are registered, like

@@ -17,7 +17,7 @@
 //! `VALUE_MAX`, and `nwaiters` is a separate word: a corrupt file can make
 //! the crate wake too often, never corrupt a neighbouring field.
 
-use crate::futex::{self, Deadline, Wait};
+use crate::futex::{self, Deadline, Wait, WaitMode};
 use crate::sync::{AtomicI32, AtomicU32, Ordering::*};
 use crate::{Error, ErrorKind, VALUE_MAX};
 
@@ -86,20 +86,25 @@ impl Image {
     }
 
     /// glibc `__new_sem_wait_slow64` (32-bit branch) and
-    /// `__sem_wait_32_finish`, except that signals are retried here: the
-    /// deadline is absolute, so a retry never extends the wait.
+    /// `__sem_wait_32_finish`, except that signals are retried here unless
+    /// `mode` is interruptible: the deadline is absolute, so a retry never
+    /// extends the wait.
     #[cold]
-    pub(crate) fn acquire_slow(&self, deadline: Option<&Deadline>) -> Result<bool, Error> {
+    pub(crate) fn acquire_slow(
+        &self,
+        deadline: Option<&Deadline>,
+        mode: WaitMode,
+    ) -> Result<bool, Error> {
         // Acquire: pairs with the release decrement in `finish`, so that if a
         // leaving waiter cleared the bit before we arrived, we see it and set
         // it again below.
         self.nwaiters.fetch_add(1, Acquire);
-        let result = self.wait_for_token(deadline);
+        let result = self.wait_for_token(deadline, mode);
         self.finish();
         result
     }
 
-    fn wait_for_token(&self, deadline: Option<&Deadline>) -> Result<bool, Error> {
+    fn wait_for_token(&self, deadline: Option<&Deadline>, mode: WaitMode) -> Result<bool, Error> {
         let mut v = self.value.load(Relaxed);
         loop {
             // Sleep until there is a token, with the waiter bit set before
@@ -116,7 +121,7 @@ impl Image {
                     }
                     continue;
                 }
-                match futex::wait(&self.value, v, deadline) {
+                match futex::wait(&self.value, v, deadline, mode) {
                     Ok(Wait::Retry) => {}
                     Ok(Wait::TimedOut) => return Ok(false),
                     Err(e) => return Err(Error::new(ErrorKind::Os, e, "futex wait failed")),

@@ -17,7 +17,7 @@
 //! the value above `VALUE_MAX`, so it never carries into the waiter half.
 #![allow(unsafe_code)]
 
-use crate::futex::{self, Deadline, Wait};
+use crate::futex::{self, Deadline, Wait, WaitMode};
 use crate::sync::{AtomicI32, AtomicU32, AtomicU64, Ordering::*};
 use crate::{Error, ErrorKind, VALUE_MAX};
 
@@ -99,10 +99,15 @@ impl Image {
         false
     }
 
-    /// glibc `__new_sem_wait_slow64`, except that signals are retried here:
-    /// the deadline is absolute, so a retry never extends the wait.
+    /// glibc `__new_sem_wait_slow64`, except that signals are retried here
+    /// unless `mode` is interruptible: the deadline is absolute, so a retry
+    /// never extends the wait.
     #[cold]
-    pub(crate) fn acquire_slow(&self, deadline: Option<&Deadline>) -> Result<bool, Error> {
+    pub(crate) fn acquire_slow(
+        &self,
+        deadline: Option<&Deadline>,
+        mode: WaitMode,
+    ) -> Result<bool, Error> {
         // Register as a waiter. Wrapping arithmetic on the high half only.
         let mut d = self
             .data
@@ -110,7 +115,7 @@ impl Image {
             .wrapping_add(ONE_WAITER);
         loop {
             if d & VALUE_MASK == 0 {
-                match futex::wait(self.word(), 0, deadline) {
+                match futex::wait(self.word(), 0, deadline, mode) {
                     Ok(Wait::Retry) => {}
                     Ok(Wait::TimedOut) => {
                         self.data.fetch_sub(ONE_WAITER, Relaxed);
