@@ -604,6 +604,91 @@ mod tests {
         assert_eq!((d.value, d.waiters, d.private), (0, 1, 128));
     }
 
+    /// A private directory under /dev/shm, removed with its contents.
+    struct Dir(std::string::String);
+
+    impl Dir {
+        fn new(tag: &str) -> Dir {
+            let dir = std::format!("/dev/shm/nsem-list-{}-{tag}", std::process::id());
+            std::fs::create_dir(&dir).unwrap();
+            Dir(dir)
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn lists_every_semaphore_file_and_only_those() {
+        let dir = Dir::new("every");
+        let sem = crate::NamedSemaphore::options()
+            .directory(&dir.0)
+            .initial_value(4)
+            .existence(crate::Existence::CreateNew)
+            .open("one")
+            .unwrap();
+        assert!(sem.try_acquire().unwrap());
+        std::fs::write(std::format!("{}/sem.two", dir.0), [0u8; 3]).unwrap();
+        std::fs::write(std::format!("{}/other", dir.0), [0u8; 32]).unwrap();
+        std::fs::create_dir(std::format!("{}/sem.three", dir.0)).unwrap();
+
+        let mut buf = [MaybeUninit::uninit(); LIST_BUFFER_LEN];
+        let mut listing = list_in(&dir.0, &mut buf).unwrap();
+        let mut seen = std::vec::Vec::new();
+        while let Some(entry) = listing.next() {
+            let entry = entry.unwrap();
+            seen.push((entry.name.to_vec(), entry.info));
+        }
+        seen.sort_by(|a, b| a.0.cmp(&b.0));
+        let names: std::vec::Vec<&[u8]> = seen.iter().map(|(n, _)| &n[..]).collect();
+        assert_eq!(names, [&b"one"[..], b"three", b"two"]);
+        let one = seen[0].1;
+        assert_eq!(
+            (one.value, one.waiters, one.status),
+            (Some(3), Some(0), Status::Valid)
+        );
+        assert_eq!(
+            (one.kind, one.size, one.links),
+            (FileKind::Regular, RawSemaphore::SIZE as u64, 1)
+        );
+        assert_eq!(one.mode, 0o600 & one.mode);
+        let three = seen[1].1;
+        assert_eq!(
+            (three.kind, three.status, three.value),
+            (FileKind::Directory, Status::NotRegularFile, None)
+        );
+        let two = seen[2].1;
+        assert_eq!(
+            (two.size, two.status, two.value),
+            (3, Status::WrongSize, None)
+        );
+        assert!(!two.temporary, "a three-letter name is not a temporary one");
+
+        assert_eq!(inspect_in(&dir.0, "/one").unwrap(), one);
+        assert_eq!(inspect_in(&dir.0, "two").unwrap().status, Status::WrongSize);
+    }
+
+    #[test]
+    fn listing_errors() {
+        let mut tiny = [MaybeUninit::uninit(); 16];
+        let mut listing = list_in("/dev/shm", &mut tiny).unwrap();
+        let err = listing.next().unwrap().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+
+        let mut buf = [MaybeUninit::uninit(); 512];
+        let err = list_in("/dev/shm/surely/not/here", &mut buf).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+        let err = list_in("", &mut buf).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+
+        let err = inspect("surely-nobody-made-this-one").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+        assert_eq!(inspect("a/b").unwrap_err().kind(), ErrorKind::InvalidName);
+    }
+
     #[test]
     fn temporary_names() {
         assert!(looks_temporary(b"aB3xY9"));

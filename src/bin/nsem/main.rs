@@ -75,6 +75,7 @@ Exit status:
 ";
 
 /// A failure on the way out: the exit code and the one line for stderr.
+#[derive(Debug)]
 struct Failure {
     code: u8,
     message: String,
