@@ -152,8 +152,8 @@ pub struct SemaphoreInfo {
     /// Whether it is a valid semaphore for this target.
     pub status: Status,
     /// Whether this looks like a temporary file of glibc's or this crate's
-    /// create step (`sem.` and six letters or digits, and either shorter than
-    /// a semaphore or still linked under a second name), rather than a
+    /// create step (`sem.` and six random letters and digits, and either
+    /// shorter than a semaphore or still linked under a second name), rather than a
     /// semaphore someone named. A heuristic: a temporary file left by a
     /// creator that died after writing it looks like a semaphore with a
     /// six-character name.
@@ -529,10 +529,15 @@ fn info_from_stat(st: &fs::Stat, name: &[u8]) -> SemaphoreInfo {
     }
 }
 
-/// Whether `name` has the shape of a temporary name: six ASCII letters or
-/// digits, as glibc's `sem_open` and this crate make them.
+/// Whether `name` has the shape of a temporary name: six random ASCII
+/// letters and digits, as glibc's `sem_open` and this crate make them. Six
+/// lower-case letters or six digits are taken for a word or a number someone
+/// chose (a random name is like that once in about 170).
 fn looks_temporary(name: &[u8]) -> bool {
-    name.len() == 6 && name.iter().all(u8::is_ascii_alphanumeric)
+    name.len() == 6
+        && name.iter().all(u8::is_ascii_alphanumeric)
+        && !name.iter().all(u8::is_ascii_lowercase)
+        && !name.iter().all(u8::is_ascii_digit)
 }
 
 /// The fields of a `sem_t` image, decoded with this target's layout.
@@ -695,5 +700,8 @@ mod tests {
         assert!(!looks_temporary(b"aB3xY"));
         assert!(!looks_temporary(b"aB3xY9z"));
         assert!(!looks_temporary(b"aB-xY9"));
+        assert!(!looks_temporary(b"broken"));
+        assert!(!looks_temporary(b"123456"));
+        assert!(looks_temporary(b"QWERTY"));
     }
 }

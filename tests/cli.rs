@@ -487,3 +487,60 @@ fn list_reports_odd_files_faithfully() {
         "not a valid semaphore",
     );
 }
+
+#[test]
+fn unreadable_semaphores_are_listed_with_their_owner() {
+    let dir = TestDir::new("unreadable");
+    let d = dir.0.as_str();
+    ok(&[
+        "--dir", d, "create", "locked", "--value", "1", "--mode", "0600",
+    ]);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nsem"));
+    cmd.args(["--dir", d, "list", "--json"]);
+    if common::is_root() {
+        // Root reads everything: look as nobody instead.
+        use std::os::unix::process::CommandExt;
+        // SAFETY: only async-signal-safe system calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::setgroups(0, std::ptr::null()) != 0
+                    || libc::setgid(65534) != 0
+                    || libc::setuid(65534) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    } else {
+        use std::os::unix::fs::PermissionsExt;
+        let path = format!("{d}/sem.locked");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0)).unwrap();
+    }
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = ok_output(finish(child, LIMIT));
+    let entries: Value = serde_json::from_str(&out).unwrap();
+    let e = find(entries.as_array().unwrap(), "locked");
+    assert_eq!(e["status"], "unreadable");
+    assert_eq!(e["value"], Value::Null);
+    assert!(
+        e["error"].as_str().unwrap().contains("permission denied"),
+        "{e}"
+    );
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(format!("{d}/sem.locked")).unwrap();
+    assert_eq!(
+        (e["uid"].as_u64(), e["size"].as_u64()),
+        (Some(meta.uid().into()), Some(RawSemaphore::SIZE as u64))
+    );
+}
+
+fn ok_output(out: Output) -> String {
+    let (code, stdout, stderr) = outcome(&out);
+    assert_eq!(code, 0, "{stderr}");
+    stdout
+}
