@@ -515,7 +515,7 @@ fn unreadable_semaphores_are_listed_with_their_owner() {
     } else {
         use std::os::unix::fs::PermissionsExt;
         let path = format!("{d}/sem.locked");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0)).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
     }
     let child = cmd
         .stdout(Stdio::piped())
