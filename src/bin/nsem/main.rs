@@ -55,8 +55,9 @@ Commands:
   unlink   Remove the names: sem_unlink. Processes using them keep them.
   run      Take a token, run COMMAND, give the token back when it ends
            (also if it fails or is killed), and exit with its status.
-           SIGTERM, SIGINT, SIGHUP and SIGQUIT sent to nsem are passed on
-           to the command (not those the terminal already sent it).
+           SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGALRM
+           sent to nsem are passed on to the command (not those the
+           terminal already sent it); nsem still gives the token back.
 
 Options:
   --dir DIR   Look in DIR instead of /dev/shm (a tmpfs). Any position.

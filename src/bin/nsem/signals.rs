@@ -1,7 +1,7 @@
 //! Signals while `nsem` waits or runs a command.
 //!
-//! `SIGINT`, `SIGTERM`, `SIGHUP` and `SIGQUIT` are caught rather than left
-//! to kill the process, so that `nsem` never dies holding a token or leaves
+//! `SIGINT`, `SIGTERM`, `SIGHUP`, `SIGQUIT`, `SIGUSR1`, `SIGUSR2` and
+//! `SIGALRM` are caught rather than left to kill the process, so that `nsem` never dies holding a token or leaves
 //! a stale waiter count behind:
 //! - while waiting for a token, a caught signal ends the wait (the waits are
 //!   short slices that check for it), and `nsem` exits with 128 + signal;
@@ -14,7 +14,15 @@
 use std::sync::atomic::{AtomicI32, Ordering};
 
 /// The signals handled.
-const SIGNALS: [libc::c_int; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
+const SIGNALS: [libc::c_int; 7] = [
+    libc::SIGINT,
+    libc::SIGTERM,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGALRM,
+];
 
 /// The last signal caught, 0 if none.
 static CAUGHT: AtomicI32 = AtomicI32::new(0);
