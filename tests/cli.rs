@@ -238,6 +238,13 @@ fn errors_name_the_semaphore_and_use_the_documented_codes() {
         "does not exist",
     );
     assert!(!missing.exists());
+    let nodir = format!("/dev/shm/{}-nodir", missing.name);
+    fails(
+        &["--dir", &nodir, "list"],
+        EXIT_ERROR,
+        &nodir,
+        "cannot list the directory",
+    );
     fails(
         &["create", "a/b"],
         EXIT_ERROR,

@@ -71,6 +71,7 @@ Exit status:
   1    busy or timed out (wait --try, --timeout)
   2    error: no such semaphore, invalid name, permission denied, ...
   64   usage error
+  128+N  wait or run ended by signal N before it took a token
   run: the command's status, 128+N if a signal N killed it,
        126 if it could not be started, 127 if it was not found.
 ";
@@ -447,7 +448,11 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::List { json } => {
             let mut entries = named_semaphores::list_all_in(&cli.dir).map_err(|e| Failure {
                 code: EXIT_ERROR,
-                message: format!("{}: {e}", cli.dir),
+                message: format!(
+                    "{}: cannot list the directory: {}",
+                    cli.dir,
+                    std::io::Error::from_raw_os_error(e.raw_os_error())
+                ),
             })?;
             entries.sort_by(|a, b| a.name.cmp(&b.name));
             let text = if *json {
