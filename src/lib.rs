@@ -58,12 +58,12 @@ mod raw;
 mod sync;
 
 pub use error::{Error, ErrorKind};
-#[cfg(feature = "alloc")]
-pub use list::{list_all, list_all_in, OwnedEntry};
 pub use list::{
     inspect, inspect_in, list, list_in, Entry, FileKind, Listing, SemaphoreInfo, Status,
     LIST_BUFFER_LEN,
 };
+#[cfg(feature = "alloc")]
+pub use list::{list_all, list_all_in, OwnedEntry};
 pub use name::{DEFAULT_DIRECTORY, DIRECTORY_MAX, NAME_MAX};
 pub use named::{unlink, unlink_in, Existence, NamedSemaphore, OpenOptions};
 pub use raw::{Clock, Layout, Permit, RawSemaphore};
