@@ -218,6 +218,29 @@ static void t_open_errors(void) {
   CHECK(sem_unlink(longname) == 0, "sem_unlink of the 251-byte name");
 }
 
+static void t_bad_files(void) {
+  sem_t unnamed;
+  sem_init(&unnamed, 0, 0);
+  CHECK(FAILS(sem_close(&unnamed), EINVAL), "sem_close of a semaphore sem_open did not return: EINVAL");
+  sem_destroy(&unnamed);
+  const char *expect = getenv("EXPECT_IMPL");
+  if (expect && strcmp(expect, "glibc") == 0) {
+    skip("empty semaphore file: glibc maps it and the first use raises SIGBUS");
+    return;
+  }
+  const char *name = new_name("empty");
+  char path[400];
+  snprintf(path, sizeof path, "/dev/shm/sem.%s", name + 1);
+  int fd = open(path, O_CREAT | O_EXCL | O_RDWR, 0600);
+  CHECK(fd >= 0 && close(fd) == 0, "an empty file at a semaphore's name");
+  CHECK(OPEN_FAILS(sem_open(name, 0), EINVAL), "sem_open of an empty file: EINVAL, not a mapping that crashes");
+  CHECK(OPEN_FAILS(sem_open(name, O_CREAT, 0600, 1), EINVAL), "sem_open O_CREAT of an empty file: EINVAL");
+  unlink(path);
+  CHECK(mkdir(path, 0700) == 0, "a directory at a semaphore's name");
+  CHECK(OPEN_FAILS(sem_open(name, 0), EISDIR), "sem_open of a directory: EISDIR");
+  rmdir(path);
+}
+
 static void t_unlink(void) {
   const char *name = new_name("unlink");
   sem_t *s = sem_open(name, O_CREAT | O_EXCL, 0600, 0);
@@ -497,6 +520,7 @@ int main(void) {
   t_open_close();
   t_open_errors();
   t_unlink();
+  t_bad_files();
   t_eacces();
   t_init_post();
   t_threads();
