@@ -235,5 +235,10 @@ pub(crate) fn check_directory(dir: &Directory) -> Result<(), Error> {
     if magic & 0xffff_ffff != TMPFS_MAGIC && magic & 0xffff_ffff != RAMFS_MAGIC {
         return Err(invalid(Errno::INVAL, "directory is not a tmpfs or ramfs"));
     }
+    // statfs also answers for a file on a tmpfs.
+    let st = fs::stat(path.as_c_str()).map_err(|e| invalid(e, "directory is not usable"))?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::Directory {
+        return Err(invalid(Errno::NOTDIR, "not a directory"));
+    }
     Ok(())
 }

@@ -7,13 +7,22 @@
 //! `(op | 128) ^ private` with `private == 128`, which is the same shared
 //! operation, so a `FUTEX_WAKE` from either side reaches sleepers of both.
 
+#[cfg(not(loom))]
 use core::num::NonZeroU32;
+#[cfg(not(loom))]
 use core::sync::atomic::AtomicU32;
 use core::time::Duration;
 
+#[cfg(not(loom))]
 use rustix::io::Errno;
+#[cfg(not(loom))]
 use rustix::thread::futex;
-use rustix::time::{clock_gettime, ClockId, Timespec};
+use rustix::time::Timespec;
+#[cfg(not(loom))]
+use rustix::time::{clock_gettime, ClockId};
+
+#[cfg(loom)]
+pub(crate) use self::model::{expire, interrupt_all, now, wait, wake, Word};
 
 /// An absolute `CLOCK_MONOTONIC` time, computed once per timed wait so that
 /// retries after a signal or a spurious wake-up never extend the wait.
@@ -55,6 +64,7 @@ pub(crate) struct WaitMode {
 ///
 /// # References
 ///  - [`futex(2)`](https://man7.org/linux/man-pages/man2/futex.2.html)
+#[cfg(not(loom))]
 pub(crate) fn wait(
     word: &AtomicU32,
     expected: u32,
@@ -83,11 +93,13 @@ pub(crate) fn wait(
 ///
 /// # References
 ///  - [`futex(2)`](https://man7.org/linux/man-pages/man2/futex.2.html)
+#[cfg(not(loom))]
 pub(crate) fn wake(word: &AtomicU32, count: u32) {
     let _ = futex::wake(word, futex::Flags::empty(), count);
 }
 
 /// The current `CLOCK_MONOTONIC` time.
+#[cfg(not(loom))]
 pub(crate) fn now() -> Timespec {
     clock_gettime(ClockId::Monotonic)
 }
@@ -114,7 +126,7 @@ pub(crate) fn add(base: Timespec, timeout: Duration) -> Option<Timespec> {
     })
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 
@@ -162,5 +174,177 @@ mod tests {
         let word = AtomicU32::new(0);
         wake(&word, 1);
         wake(&word, u32::MAX >> 1);
+    }
+}
+
+#[cfg(loom)]
+mod model {
+    //! A model of the kernel's futex for loom, faithful in what the protocol
+    //! depends on:
+    //!
+    //! - `wait` compares the word with `expected` under the same lock that
+    //!   `wake` takes, as the kernel does under its hash-bucket lock: a wake
+    //!   issued after the word changed either finds the sleeper queued, or the
+    //!   sleeper sees the new value and returns at once (`EAGAIN`).
+    //! - A wake with no sleeper queued is lost; it wakes at most `count`
+    //!   sleepers, oldest first.
+    //! - [`interrupt_all`] is a signal delivered to every sleeper (`EINTR`,
+    //!   indistinguishable from a spurious wake-up); [`expire`] makes every
+    //!   timed wait's deadline pass. Model tests call them from a thread of
+    //!   their own, so loom places them at every possible point.
+    //! - A sleeper that was woken returns as woken even if its deadline passed
+    //!   meanwhile, as in the kernel (a dequeued waiter reports success).
+
+    use super::{Deadline, Wait, WaitMode};
+    use crate::sync::{AtomicU32, AtomicU64, Ordering::Relaxed};
+    use loom::sync::{Condvar, Mutex};
+    use rustix::io::Errno;
+    use rustix::time::Timespec;
+    use std::vec::Vec;
+
+    /// The 32-bit word a futex operation names.
+    #[derive(Clone, Copy)]
+    pub(crate) enum Word<'a> {
+        /// A whole 32-bit atomic (the narrow layout's `value`).
+        Whole(&'a AtomicU32),
+        /// The value half of the wide layout's 64-bit `data`.
+        ValueHalf(&'a AtomicU64),
+    }
+
+    impl<'a> From<&'a AtomicU32> for Word<'a> {
+        fn from(word: &'a AtomicU32) -> Self {
+            Word::Whole(word)
+        }
+    }
+
+    impl Word<'_> {
+        fn key(self) -> usize {
+            match self {
+                Word::Whole(w) => w as *const AtomicU32 as usize,
+                Word::ValueHalf(d) => d as *const AtomicU64 as usize,
+            }
+        }
+
+        fn load(self) -> u32 {
+            match self {
+                Word::Whole(w) => w.load(Relaxed),
+                Word::ValueHalf(d) => d.load(Relaxed) as u32,
+            }
+        }
+    }
+
+    struct Sleeper {
+        key: usize,
+        id: usize,
+        woken: bool,
+        interrupted: bool,
+    }
+
+    struct Table {
+        sleepers: Vec<Sleeper>,
+        next_id: usize,
+        expired: bool,
+    }
+
+    struct Futex {
+        table: Mutex<Table>,
+        changed: Condvar,
+    }
+
+    loom::lazy_static! {
+        static ref FUTEX: Futex = Futex {
+            table: Mutex::new(Table { sleepers: Vec::new(), next_id: 0, expired: false }),
+            changed: Condvar::new(),
+        };
+    }
+
+    /// `FUTEX_WAIT_BITSET` on the model.
+    pub(crate) fn wait<'a>(
+        word: impl Into<Word<'a>>,
+        expected: u32,
+        deadline: Option<&Deadline>,
+        // The model's clock stands still, so a CLOCK_REALTIME deadline is no
+        // different; an interruptible wait reports the model's signals.
+        mode: WaitMode,
+    ) -> Result<Wait, Errno> {
+        let word = word.into();
+        let mut table = FUTEX.table.lock().unwrap();
+        if word.load() != expected {
+            return Ok(Wait::Retry);
+        }
+        if deadline.is_some() && table.expired {
+            return Ok(Wait::TimedOut);
+        }
+        let id = table.next_id;
+        table.next_id += 1;
+        table.sleepers.push(Sleeper {
+            key: word.key(),
+            id,
+            woken: false,
+            interrupted: false,
+        });
+        loop {
+            table = FUTEX.changed.wait(table).unwrap();
+            let i = table
+                .sleepers
+                .iter()
+                .position(|s| s.id == id)
+                .expect("sleeper stays queued until it leaves");
+            if table.sleepers[i].woken {
+                let sleeper = table.sleepers.remove(i);
+                if sleeper.interrupted && mode.interruptible {
+                    return Err(Errno::INTR);
+                }
+                return Ok(Wait::Retry);
+            }
+            if deadline.is_some() && table.expired {
+                table.sleepers.remove(i);
+                return Ok(Wait::TimedOut);
+            }
+        }
+    }
+
+    /// `FUTEX_WAKE` on the model: wakes up to `count` queued sleepers.
+    pub(crate) fn wake<'a>(word: impl Into<Word<'a>>, count: u32) {
+        let key = word.into().key();
+        let mut table = FUTEX.table.lock().unwrap();
+        let mut left = count;
+        for s in table.sleepers.iter_mut() {
+            if left == 0 {
+                break;
+            }
+            if s.key == key && !s.woken {
+                s.woken = true;
+                left -= 1;
+            }
+        }
+        if left != count {
+            FUTEX.changed.notify_all();
+        }
+    }
+
+    /// A signal to every sleeper: each returns as from `EINTR`.
+    pub(crate) fn interrupt_all() {
+        let mut table = FUTEX.table.lock().unwrap();
+        for s in table.sleepers.iter_mut().filter(|s| !s.woken) {
+            s.woken = true;
+            s.interrupted = true;
+        }
+        FUTEX.changed.notify_all();
+    }
+
+    /// Every timed wait's deadline passes now.
+    pub(crate) fn expire() {
+        FUTEX.table.lock().unwrap().expired = true;
+        FUTEX.changed.notify_all();
+    }
+
+    /// The model's clock stands still: deadlines only mark a wait as timed;
+    /// when one passes is chosen by [`expire`].
+    pub(crate) fn now() -> Timespec {
+        Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        }
     }
 }

@@ -52,6 +52,8 @@ mod error;
 mod file;
 mod futex;
 mod list;
+#[cfg(all(test, loom))]
+mod model;
 mod name;
 mod named;
 mod raw;

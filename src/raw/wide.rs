@@ -113,23 +113,34 @@ impl Image {
             .data
             .fetch_add(ONE_WAITER, Relaxed)
             .wrapping_add(ONE_WAITER);
+        // A corrupt count of 2^32 - 1 wraps to 0 as we register, and posters
+        // would never wake us. Register twice then, so that the count is
+        // non-zero while we wait; both come off as we leave.
+        let mut registered = ONE_WAITER;
+        if d >> 32 == 0 {
+            registered += ONE_WAITER;
+            d = self
+                .data
+                .fetch_add(ONE_WAITER, Relaxed)
+                .wrapping_add(ONE_WAITER);
+        }
         loop {
             if d & VALUE_MASK == 0 {
                 match futex::wait(self.word(), 0, deadline, mode) {
                     Ok(Wait::Retry) => {}
                     Ok(Wait::TimedOut) => {
-                        self.data.fetch_sub(ONE_WAITER, Relaxed);
+                        self.data.fetch_sub(registered, Relaxed);
                         return Ok(false);
                     }
                     Err(e) => {
-                        self.data.fetch_sub(ONE_WAITER, Relaxed);
+                        self.data.fetch_sub(registered, Relaxed);
                         return Err(Error::new(ErrorKind::Os, e, "futex wait failed"));
                     }
                 }
                 d = self.data.load(Relaxed);
             } else {
                 // Take a token and unregister in one step.
-                let new = (d - 1).wrapping_sub(ONE_WAITER);
+                let new = (d - 1).wrapping_sub(registered);
                 match self.data.compare_exchange_weak(d, new, Acquire, Relaxed) {
                     Ok(_) => return Ok(true),
                     Err(now) => d = now,
