@@ -476,7 +476,7 @@ fn nanos_per(iters: u64, elapsed: Duration) -> f64 {
 // ---------------------------------------------------------------------------
 // The cases.
 
-/// 1. Uncontended acquire + release, one thread: ns per pair.
+/// Case 1: Uncontended acquire + release, one thread: ns per pair.
 fn uncontended(sem: &dyn Sem, iters: u64) -> f64 {
     let start = Instant::now();
     for _ in 0..iters {
@@ -486,7 +486,7 @@ fn uncontended(sem: &dyn Sem, iters: u64) -> f64 {
     nanos_per(iters, start.elapsed())
 }
 
-/// 2. try_acquire on a zero semaphore: ns per failed attempt.
+/// Case 2: try_acquire on a zero semaphore: ns per failed attempt.
 fn try_zero(sem: &dyn Sem, iters: u64) -> f64 {
     let start = Instant::now();
     for _ in 0..iters {
@@ -495,7 +495,7 @@ fn try_zero(sem: &dyn Sem, iters: u64) -> f64 {
     nanos_per(iters, start.elapsed())
 }
 
-/// 3. Ping-pong between this process and a forked child over two
+/// Case 3: Ping-pong between this process and a forked child over two
 /// semaphores: µs per round trip. `placement` pins the two processes.
 fn ping_pong(ping: &dyn Sem, pong: &dyn Sem, iters: u64, placement: Placement) -> f64 {
     let pids = in_children(1, |_| {
@@ -569,7 +569,7 @@ impl Drop for Hogs {
     }
 }
 
-/// 4. `workers` threads, each taking the value-1 semaphore `per_worker`
+/// Case 4: `workers` threads, each taking the value-1 semaphore `per_worker`
 /// times around a non-atomic increment: acquisitions per second.
 fn contended_threads(sem: &dyn Sem, workers: usize, per_worker: u64) -> f64 {
     let counter = SharedCounter::new();
@@ -602,7 +602,7 @@ fn contended_threads(sem: &dyn Sem, workers: usize, per_worker: u64) -> f64 {
     total as f64 / elapsed.as_secs_f64()
 }
 
-/// 4. The same with `workers` forked processes.
+/// Case 4: The same with `workers` forked processes.
 fn contended_processes(sem: &dyn Sem, workers: usize, per_worker: u64) -> f64 {
     let counter = SharedCounter::new();
     let gate = SharedCounter::new();
@@ -628,7 +628,7 @@ fn contended_processes(sem: &dyn Sem, workers: usize, per_worker: u64) -> f64 {
     total as f64 / elapsed.as_secs_f64()
 }
 
-/// 5. 64 threads blocked on a zero semaphore; one `release_n(64)` (or 64
+/// Case 5: 64 threads blocked on a zero semaphore; one `release_n(64)` (or 64
 /// posts) and the time until every one of them has returned: µs, median of
 /// `rounds`.
 fn wake_64(sem: &(dyn Sem + Sync), rounds: usize) -> f64 {
@@ -662,7 +662,7 @@ fn wake_64(sem: &(dyn Sem + Sync), rounds: usize) -> f64 {
     median(&mut times)
 }
 
-/// 6a. Open an existing semaphore and close it: µs per pair.
+/// Case 6a: Open an existing semaphore and close it: µs per pair.
 fn open_close_crate(name: &str, iters: u64) -> f64 {
     let start = Instant::now();
     for _ in 0..iters {
@@ -679,7 +679,7 @@ fn open_close_glibc(name: &str, iters: u64) -> f64 {
     nanos_per(iters, start.elapsed()) / 1000.0
 }
 
-/// 6b. Create a new semaphore and unlink it: µs per pair.
+/// Case 6b: Create a new semaphore and unlink it: µs per pair.
 fn create_unlink_crate(name: &str, iters: u64) -> f64 {
     let start = Instant::now();
     for _ in 0..iters {
@@ -701,7 +701,7 @@ fn create_unlink_glibc(name: &str, iters: u64) -> f64 {
     nanos_per(iters, start.elapsed()) / 1000.0
 }
 
-/// 7. How late a 1 ms timed acquire on a zero semaphore returns: the
+/// Case 7: How late a 1 ms timed acquire on a zero semaphore returns: the
 /// `pct` percentile of `samples` lateness figures, in µs.
 fn lateness(sem: &dyn Sem, samples: usize) -> Vec<f64> {
     let timeout = Duration::from_millis(1);

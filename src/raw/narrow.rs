@@ -21,6 +21,9 @@ use crate::futex::{self, Deadline, Wait, WaitMode};
 use crate::sync::{AtomicI32, AtomicU32, Ordering::*};
 use crate::{Error, ErrorKind, VALUE_MAX};
 
+#[path = "spin.rs"]
+mod spin;
+
 /// The waiter bit in `value`.
 const WAITERS_BIT: u32 = 1;
 /// The count sits above the waiter bit.
@@ -95,6 +98,12 @@ impl Image {
         deadline: Option<&Deadline>,
         mode: WaitMode,
     ) -> Result<bool, Error> {
+        // Spin for a token before registering; hold the guard while asleep.
+        let Some(_sleep) =
+            spin::spin(|| self.value.load(Relaxed) >> SHIFT != 0 && self.try_acquire())
+        else {
+            return Ok(true);
+        };
         // Acquire: pairs with the release decrement in `finish`, so that if a
         // leaving waiter cleared the bit before we arrived, we see it and set
         // it again below.

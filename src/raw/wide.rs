@@ -21,6 +21,9 @@ use crate::futex::{self, Deadline, Wait, WaitMode};
 use crate::sync::{AtomicI32, AtomicU32, AtomicU64, Ordering::*};
 use crate::{Error, ErrorKind, VALUE_MAX};
 
+#[path = "spin.rs"]
+mod spin;
+
 /// One registered waiter, in the high half of `data`.
 const ONE_WAITER: u64 = 1 << 32;
 /// The value (token count) half of `data`.
@@ -108,6 +111,12 @@ impl Image {
         deadline: Option<&Deadline>,
         mode: WaitMode,
     ) -> Result<bool, Error> {
+        // Spin for a token before registering; hold the guard while asleep.
+        let Some(_sleep) =
+            spin::spin(|| self.data.load(Relaxed) & VALUE_MASK != 0 && self.try_acquire())
+        else {
+            return Ok(true);
+        };
         // Register as a waiter. Wrapping arithmetic on the high half only.
         let mut d = self
             .data

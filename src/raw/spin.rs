@@ -1,0 +1,121 @@
+//! The spin before sleeping: a bounded number of polls for a token, made by
+//! `acquire_slow` *before* it registers as a waiter, so that a token released
+//! within a few microseconds is taken without a system call on either side
+//! (the releaser sees no registered waiter and makes no wake-up call).
+//!
+//! A spinning waiter is not registered, so a releaser, this crate or glibc,
+//! rightly does not wake it; once it registers, the protocol is glibc's. The
+//! spin is left out under the model checker (`cfg(loom)`), which explores
+//! the registered protocol.
+//!
+//! The bound adapts, per process, to whether spinning pays:
+//! - a spin that ends with a token doubles it (up to [`SPIN_MAX`] polls);
+//! - one that ends empty-handed halves it (down to [`SPIN_MIN`]); when the
+//!   releaser cannot run while we spin (more runnable processes than cores),
+//!   spins fail and shrink to a few polls, so an oversubscribed machine pays
+//!   almost nothing for them;
+//! - a sleep that lasted longer than a full spin costs doubles it too: a spin
+//!   that long is cheap beside such sleeps, and it is what lets two peers that
+//!   each have a core, and have fallen into waking each other through the
+//!   kernel, start handing off by spinning again.
+//!
+//! `--cfg named_semaphores_no_spin` leaves the spin out, to measure what it
+//! does (see the performance notes).
+
+#[cfg(not(any(loom, named_semaphores_no_spin)))]
+use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
+
+#[cfg(not(any(loom, named_semaphores_no_spin)))]
+use crate::futex;
+
+/// The most polls a spin makes (each a `core::hint::spin_loop` and a relaxed
+/// load).
+#[cfg(not(any(loom, named_semaphores_no_spin)))]
+const SPIN_MAX: u32 = 256;
+
+/// The fewest. One poll costs next to nothing where spinning never pays (a
+/// peer that shares our only core cannot release while we spin), and the
+/// bound grows back after sleeps that show spinning would be cheap.
+#[cfg(not(any(loom, named_semaphores_no_spin)))]
+const SPIN_MIN: u32 = 1;
+
+/// Spins of at least this many polls calibrate [`POLL_NANOS`]; shorter ones
+/// skip the clock read that would cost more than they do.
+#[cfg(not(any(loom, named_semaphores_no_spin)))]
+const CALIBRATE_MIN: u32 = 16;
+
+/// The current bound, shared by every semaphore in the process. Updates race
+/// harmlessly: it is a hint.
+#[cfg(not(any(loom, named_semaphores_no_spin)))]
+static BOUND: AtomicU32 = AtomicU32::new(SPIN_MAX);
+
+/// Nanoseconds one poll took in the last failed spin of at least
+/// [`CALIBRATE_MIN`] polls (0 until one failed).
+#[cfg(not(any(loom, named_semaphores_no_spin)))]
+static POLL_NANOS: AtomicU32 = AtomicU32::new(0);
+
+/// Returned by a spin that found no token: held while the caller registers
+/// and sleeps, it measures the sleep when dropped.
+#[must_use]
+pub(super) struct Sleep {
+    #[cfg(not(any(loom, named_semaphores_no_spin)))]
+    since: rustix::time::Timespec,
+}
+
+/// Polls `take` (which tries to take a token) up to the current bound.
+/// `None` if it took a token; otherwise a [`Sleep`] to hold while sleeping.
+#[cfg(not(any(loom, named_semaphores_no_spin)))]
+#[inline]
+pub(super) fn spin(mut take: impl FnMut() -> bool) -> Option<Sleep> {
+    let limit = BOUND.load(Relaxed);
+    let start = (limit >= CALIBRATE_MIN).then(futex::now);
+    for _ in 0..limit {
+        core::hint::spin_loop();
+        if take() {
+            if limit < SPIN_MAX {
+                BOUND.store((limit * 2).min(SPIN_MAX), Relaxed);
+            }
+            return None;
+        }
+    }
+    let end = futex::now();
+    if let Some(start) = start {
+        let per_poll = nanos_between(&start, &end) / u64::from(limit);
+        POLL_NANOS.store(u32::try_from(per_poll).unwrap_or(u32::MAX), Relaxed);
+    }
+    if limit > SPIN_MIN {
+        BOUND.store((limit / 2).max(SPIN_MIN), Relaxed);
+    }
+    Some(Sleep { since: end })
+}
+
+/// Under the model checker: no spin.
+#[cfg(any(loom, named_semaphores_no_spin))]
+pub(super) fn spin(_take: impl FnMut() -> bool) -> Option<Sleep> {
+    Some(Sleep {})
+}
+
+#[cfg(not(any(loom, named_semaphores_no_spin)))]
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        let slept = nanos_between(&self.since, &futex::now());
+        let full_spin = u64::from(POLL_NANOS.load(Relaxed)) * u64::from(SPIN_MAX);
+        if slept > full_spin {
+            let limit = BOUND.load(Relaxed);
+            if limit < SPIN_MAX {
+                BOUND.store((limit * 2).min(SPIN_MAX), Relaxed);
+            }
+        }
+    }
+}
+
+/// `to - from` in nanoseconds, 0 if the clock went backwards.
+#[cfg(not(any(loom, named_semaphores_no_spin)))]
+fn nanos_between(from: &rustix::time::Timespec, to: &rustix::time::Timespec) -> u64 {
+    let secs = to.tv_sec.saturating_sub(from.tv_sec);
+    #[allow(clippy::useless_conversion)] // Nsecs is not i64 on every target
+    let nanos = secs
+        .saturating_mul(1_000_000_000)
+        .saturating_add(i64::from(to.tv_nsec) - i64::from(from.tv_nsec));
+    u64::try_from(nanos).unwrap_or(0)
+}
