@@ -20,8 +20,11 @@
 //! loom explores every interleaving up to a bound on preemptions: 2 unless
 //! `LOOM_MAX_PREEMPTIONS` says otherwise (3 takes about ten times longer).
 
+// Compiled a second time on purpose (see above).
+#[allow(clippy::duplicate_mod)]
 #[path = "raw/narrow.rs"]
 mod narrow;
+#[allow(clippy::duplicate_mod)]
 #[path = "raw/wide.rs"]
 mod wide;
 

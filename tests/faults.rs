@@ -350,3 +350,19 @@ fn signal_storm_during_acquire_timeout_with_release() {
     assert_eq!(sem.value(), 0);
     assert!(handled >= 300);
 }
+
+/// A plain timed wait that runs out. `ci/reliability.sh` runs this test under
+/// `strace` to show which clock the kernel measures the deadline on: the
+/// futex call must be `FUTEX_WAIT_BITSET` with an absolute deadline and
+/// without `FUTEX_CLOCK_REALTIME`, i.e. on `CLOCK_MONOTONIC`, which changes
+/// of the wall clock do not move.
+#[test]
+fn timed_wait_runs_out_on_its_deadline() {
+    let sem = RawSemaphore::new(0).unwrap();
+    let start = Instant::now();
+    assert!(!sem.acquire_timeout(Duration::from_millis(50)).unwrap());
+    let elapsed = start.elapsed();
+    assert!(elapsed >= Duration::from_millis(50), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+    assert_eq!(sem.waiters(), 0);
+}
