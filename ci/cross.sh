@@ -17,6 +17,7 @@
 # that they and the crate share semaphores both ways. Runs as root (apt-get,
 # binfmt_misc for emulated child processes). Exits non-zero on any failure.
 # Build output goes to target/cross (override with CARGO_TARGET_DIR).
+# Each target's wall time is printed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -188,7 +189,19 @@ suite() {
     step "$t: build the no_std library (default features)"
     cargo build -Zbuild-std --target "$t" --lib
     step "$t: cargo test, all features"
-    cargo test -Zbuild-std --target "$t" --all-features
+    local skip=()
+    if [ -n "${QEMU_LD_PREFIX:-}" ]; then
+        # qemu-user runs glibc's posix_spawn (a vfork) as a plain fork, so a
+        # failed exec is seen as a child exiting 127 instead of as a spawn
+        # error: `nsem run` cannot print its "cannot run" message there. Not
+        # a property of the crate; this one test is left to the native runs.
+        skip=(--skip run_passes_on_the_exit_status_and_always_releases)
+        echo "skipped under qemu-user: ${skip[*]:1}"
+    fi
+    # CROSS_TEST_ARGS: extra arguments for the test harness, for local runs
+    # (for example `--skip NAME`); CI sets none.
+    # shellcheck disable=SC2086
+    cargo test -Zbuild-std --target "$t" --all-features -- "${skip[@]}" ${CROSS_TEST_ARGS:-}
     # `cargo test` also builds the examples, examples/peer.rs among them.
     [ -x "$CARGO_TARGET_DIR/$t/debug/examples/peer" ] || fail "examples/peer was not built"
 }
