@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Performance area (issue 5), CI size: a QUICK smoke run that proves every
+# benchmark case runs (crate and glibc side by side; tiny iteration counts,
+# so the figures it prints mean nothing), the no-allocation test, a build
+# with the spin left out (the switch the measurements use), and the static
+# size comparison. The full measurement is `cargo bench --bench vs_glibc`
+# (see docs/readme/performance.md); it is not run here.
+#
+#   ci/bench.sh          about a minute on 2 cores once dependencies are built
+#
+# Runs as root; installs musl-tools (musl-gcc) if missing. Exits non-zero on
+# the first failed check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> bench: %s\n' "$*"; }
+
+step "tools"
+if ! command -v musl-gcc >/dev/null || ! command -v gcc >/dev/null \
+    || [ ! -e "$(gcc -print-file-name=libc.a)" ]; then
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        musl-tools gcc libc6-dev
+fi
+musl-gcc --version | head -1
+
+step "formatting of the bench files"
+rustfmt --edition 2021 --check benches/vs_glibc.rs tests/no_alloc.rs src/raw/spin.rs \
+    benches/size/src/lib.rs
+
+step "no allocation on any path (counting global allocator)"
+cargo test --all-features --test no_alloc
+
+step "benchmarks, quick smoke run"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo bench --bench vs_glibc -- --quick | tee "$log"
+rows=$(grep -c '^| [1-7] ' "$log" || true)
+# 2 + 3 ping-pong placements (2 on a one-CPU machine) + 5 contended + 1 + 2 + 2.
+want=15
+[ "$(nproc)" -ge 2 ] || want=14
+if [ "$rows" -ne "$want" ]; then
+    echo "expected $want benchmark rows, got $rows" >&2
+    exit 1
+fi
+if ls /dev/shm/ | grep -q '^sem\.nsem-bench-'; then
+    echo "the benchmark left semaphore files behind" >&2
+    exit 1
+fi
+
+step "the spin can be left out (cfg named_semaphores_no_spin) and the crate still works"
+RUSTFLAGS="--cfg named_semaphores_no_spin" CARGO_TARGET_DIR=target/no-spin \
+    cargo test --lib --all-features -q
+
+step "size of a minimal static program: crate vs musl's and glibc's sem_*"
+benches/size/run.sh
