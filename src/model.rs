@@ -145,12 +145,25 @@ fn acquire<I: Image>(sem: &I, how: How) -> bool {
     }
 }
 
+/// Runs `f` under loom for every interleaving within the preemption bound,
+/// and prints how many executions that was.
 fn check<F: Fn() + Sync + Send + 'static>(f: F) {
     let mut builder = loom::model::Builder::new();
     if builder.preemption_bound.is_none() {
         builder.preemption_bound = Some(DEFAULT_PREEMPTIONS);
     }
-    builder.check(f);
+    let executions = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = executions.clone();
+    builder.check(move || {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        f();
+    });
+    std::println!(
+        "{}: {} executions, preemption bound {:?}",
+        std::thread::current().name().unwrap_or("model"),
+        executions.load(std::sync::atomic::Ordering::Relaxed),
+        builder.preemption_bound
+    );
 }
 
 /// A new image whose loom atomics are all made now, on the main thread.
