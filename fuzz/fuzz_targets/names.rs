@@ -58,7 +58,10 @@ fuzz_target!(|data: &[u8]| {
         None => {
             let err = result.map(|_| ()).expect_err("invalid name accepted");
             assert_eq!(err.kind(), ErrorKind::InvalidName);
-            assert_eq!(unlink_in(dir, name).unwrap_err().kind(), ErrorKind::InvalidName);
+            assert_eq!(
+                unlink_in(dir, name).unwrap_err().kind(),
+                ErrorKind::InvalidName
+            );
         }
     }
     assert!(entries(dir).is_empty(), "left a file behind for {name:?}");
