@@ -40,7 +40,7 @@ rustfmt --edition 2021 --check src/sync.rs src/model.rs tests/stress.rs \
 
 step "loom: clippy of the model build"
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom \
-    cargo clippy --release --lib --tests -- -D warnings
+    cargo clippy --profile test --lib -- -D warnings
 
 step "loom: both layouts, preemption bound $LOOM_MAX_PREEMPTIONS"
 start=$SECONDS
