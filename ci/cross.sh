@@ -279,19 +279,38 @@ nolibc_target() {
     (cd nolibc && cargo build --release --target "$t")
     local bin=$CARGO_TARGET_DIR/$t/release/nolibc-check
     check_static "$bin"
-    if nm "$bin" | grep -Eiq ' (U|w) '; then
-        nm "$bin" | grep -Ei ' (U|w) '
-        fail "the no-libc program has undefined symbols"
-    fi
+    local undefined
+    undefined=$(nm -u "$bin")
+    [ -z "$undefined" ] || fail "the no-libc program has undefined symbols: $undefined"
+    echo "no undefined symbols; entry point: $(nm "$bin" | grep -w _start)"
     step "nolibc: run it"
     local name="nsem-cross-$$-nolibc" rc=0
     # shellcheck disable=SC2064
-    trap "rm -f /dev/shm/sem.$name" EXIT
-    NSEM_NOLIBC_NAME=$name "$bin" || rc=$?
-    [ "$rc" = 0 ] || fail "no-libc program exited $rc"
+    trap "rm -f /dev/shm/sem.$name /dev/shm/sem.$name-w" EXIT
+    "$bin" check "$name" || rc=$?
+    [ "$rc" = 0 ] || fail "no-libc program's check failed at step $rc (see nolibc/src/main.rs)"
     [ ! -e "/dev/shm/sem.$name" ] || fail "the no-libc program left /dev/shm/sem.$name"
+    echo "nolibc check: exit 0"
+
+    step "nolibc: its release wakes a glibc waiter"
+    local cpeer=$CARGO_TARGET_DIR/$t/release/peer-c
+    gcc -O2 -Wall -Wextra -Werror -pthread -o "$cpeer" ci/cross/peer.c
+    "$cpeer" create "$name-w" 0 || fail "glibc peer create"
+    "$cpeer" wait "$name-w" 30000 &
+    local waiter=$! i=0
+    # The glibc waiter registers in the high half of the first 8 bytes
+    # (x86_64 layout) before it sleeps.
+    while [ "$(od -An -tu4 -j4 -N4 "/dev/shm/sem.$name-w" | tr -d ' ')" = 0 ]; do
+        i=$((i + 1))
+        [ "$i" -lt 3000 ] || fail "glibc waiter never registered"
+        sleep 0.01
+    done
+    "$bin" post "$name-w" || fail "no-libc post exited $?"
+    wait "$waiter" || fail "glibc waiter not woken by the no-libc program (exit $?)"
+    [ "$("$cpeer" value "$name-w")" = 0 ] || fail "token not consumed by the glibc waiter"
+    "$cpeer" unlink "$name-w" || fail "glibc unlink"
     trap - EXIT
-    echo "nolibc: exit 0"
+    echo "nolibc: glibc waiter woken"
 }
 
 run_target() {
