@@ -814,7 +814,7 @@ fn main() {
     // 3.
     let (c1, c2) = (crate_sem("ping", 0), crate_sem("pong", 0));
     let (g1, g2) = (glibc_sem("ping", 0), glibc_sem("pong", 0));
-    let n = cfg.iters(200_000);
+    let n = cfg.iters(30_000);
     if cpus() >= 2 {
         compare(
             &cfg,
@@ -895,7 +895,7 @@ fn main() {
             .open(&existing)
             .expect("create"),
     );
-    let n = cfg.iters(100_000);
+    let n = cfg.iters(30_000);
     compare(
         &cfg,
         r,
@@ -905,7 +905,7 @@ fn main() {
         || open_close_glibc(&existing, n),
     );
     let fresh = NAMES.fresh("fresh");
-    let n = cfg.iters(50_000);
+    let n = cfg.iters(15_000);
     compare(
         &cfg,
         r,
