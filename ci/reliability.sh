@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Reliability checks (issue 4): model checking of the post/wait protocol of
 # both glibc layouts with loom, the multi-process stress, fault and hostile
-# input suites, the clock a timed wait sleeps on (strace), and fuzzing of
-# names and of the counter logic with cargo-fuzz (nightly toolchain).
+# input suites (with property tests of names and of the counter logic), the
+# clock a timed wait sleeps on (strace), Miri on the plain-memory unit tests
+# where Miri can be installed, and, on request, fuzzing of names and of the
+# counter logic with cargo-fuzz (nightly toolchain).
 #
 #   ci/reliability.sh            CI size (a few minutes on 2 cores)
+#   RELIABILITY_FUZZ=1 ci/reliability.sh
+#                                also cargo-fuzz (installs it if missing)
 #   RELIABILITY_LONG=1 ci/reliability.sh
 #                                long run: 50,000 operations per process,
 #                                100,000 property cases, loom with 3
-#                                preemptions, 10 minutes per fuzz target
+#                                preemptions, cargo-fuzz 10 minutes per target
 #
 # Sizes can also be set one by one: NSEM_STRESS_ITERS, NSEM_FUZZ_CASES,
 # LOOM_MAX_PREEMPTIONS, FUZZ_SECONDS. Runs as root (installs strace, and
@@ -19,7 +23,9 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> reliability: %s\n' "$*"; }
 
+RELIABILITY_LONG_DEFAULT=0
 if [ "${RELIABILITY_LONG:-0}" = 1 ]; then
+    RELIABILITY_LONG_DEFAULT=1
     : "${NSEM_STRESS_ITERS:=50000}" "${NSEM_FUZZ_CASES:=100000}"
     : "${LOOM_MAX_PREEMPTIONS:=3}" "${FUZZ_SECONDS:=600}"
 fi
@@ -75,25 +81,41 @@ now_real=$(date +%s)
 [ "$secs" -lt $((now_real / 2)) ] || { echo "deadline $secs looks like wall-clock time"; exit 1; }
 echo "timed wait: FUTEX_WAIT_BITSET, absolute CLOCK_MONOTONIC deadline (tv_sec=$secs, wall clock $now_real)"
 
-step "Miri"
+step "Miri: the unit tests that work on plain memory"
+# Not the tests that block a thread on the 64-bit layout's futex word: Miri
+# models the kernel's 32-bit read of half of the 64-bit atomic as a Rust
+# atomic access, and reports the mixed sizes (glibc's layout does the same in
+# C; the kernel is outside the Rust memory model). Files and mmap are left out.
+if ! cargo +nightly miri --version >/dev/null 2>&1; then
+    rustup component add miri --toolchain nightly || true
+fi
 if cargo +nightly miri --version >/dev/null 2>&1; then
-    cargo +nightly miri test --lib raw::
+    CARGO_TARGET_DIR=target/miri cargo +nightly miri test --lib -- \
+        raw:: futex:: name:: \
+        --skip blocked_waiters_are_woken --skip mutual_exclusion_across_threads
 else
-    echo "Miri is not installed for the nightly toolchain on this machine and"
-    echo "rustup cannot download it: NOT RUN."
+    echo "Miri is not installed for the nightly toolchain and rustup could not"
+    echo "download it: NOT RUN."
 fi
 
-step "fuzzing with cargo-fuzz, $FUZZ_SECONDS s per target"
-if ! rustup run nightly rustc --version >/dev/null 2>&1; then
-    echo "no nightly toolchain: cargo-fuzz cannot run"
-    exit 1
-fi
-if ! cargo fuzz --version >/dev/null 2>&1; then
-    cargo install cargo-fuzz --locked
+if [ "${RELIABILITY_FUZZ:-$RELIABILITY_LONG_DEFAULT}" != 1 ]; then
+    step "cargo-fuzz: not run (RELIABILITY_FUZZ=1 runs it; installing cargo-fuzz takes minutes)"
+    echo "names and the counter logic are covered by the proptest cases above"
+    FUZZ_TARGETS=""
+else
+    step "fuzzing with cargo-fuzz, $FUZZ_SECONDS s per target"
+    if ! rustup run nightly rustc --version >/dev/null 2>&1; then
+        echo "no nightly toolchain: cargo-fuzz cannot run"
+        exit 1
+    fi
+    if ! cargo fuzz --version >/dev/null 2>&1; then
+        cargo install cargo-fuzz --locked
+    fi
+    FUZZ_TARGETS="names counter"
 fi
 cleanup() { rm -rf /dev/shm/nsem-fuzz-*; }
 trap cleanup EXIT
-for target in names counter; do
+for target in $FUZZ_TARGETS; do
     (cd fuzz && cargo +nightly fuzz run "$target" -- \
         -max_total_time="$FUZZ_SECONDS" -max_len=300 -print_final_stats=1) \
         2>&1 | tee "target/reliability-fuzz-$target.log" | grep -E '^(Done|stat::number_of_executed_units|==|SUMMARY)' || true

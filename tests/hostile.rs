@@ -529,3 +529,70 @@ fn any_name_maps_inside_the_directory_or_is_invalid() {
         prop_assert!(dir.entries().is_empty());
     });
 }
+
+// ---- the counter logic ---------------------------------------------------
+
+#[derive(Clone, Debug)]
+enum Op {
+    Release(u32),
+    TryAcquire,
+    AcquireTimeout(bool),
+    Acquire,
+}
+
+fn ops() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (0u32..16).prop_map(Op::Release),
+        any::<u32>().prop_map(Op::Release),
+        Just(Op::TryAcquire),
+        any::<bool>().prop_map(Op::AcquireTimeout),
+        Just(Op::Acquire),
+    ]
+}
+
+/// Any sequence of operations on one semaphore in plain memory agrees with a
+/// plain counter: the value, the `Overflow` refusals exactly above
+/// `VALUE_MAX`, and a waiter count that is always back to zero. (The same
+/// property as the `counter` fuzz target.)
+#[test]
+fn operations_match_a_plain_counter() {
+    let config = ProptestConfig {
+        cases: cases(),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    let start = prop_oneof![0u32..64, (VALUE_MAX - 64)..=VALUE_MAX];
+    proptest!(config, |(start in start, ops in proptest::collection::vec(ops(), 0..40))| {
+        let sem = RawSemaphore::new(start).unwrap();
+        let mut model = u64::from(start);
+        for op in ops {
+            match op {
+                Op::Release(n) => match sem.release_n(n) {
+                    Ok(()) => model += u64::from(n),
+                    Err(e) => {
+                        prop_assert_eq!(e.kind(), ErrorKind::Overflow);
+                        prop_assert!(model + u64::from(n) > u64::from(VALUE_MAX));
+                    }
+                },
+                Op::TryAcquire => {
+                    let took = sem.try_acquire().unwrap();
+                    prop_assert_eq!(took, model > 0);
+                    model -= u64::from(took);
+                }
+                Op::AcquireTimeout(wait) => {
+                    let timeout = Duration::from_micros(u64::from(wait));
+                    let took = sem.acquire_timeout(timeout).unwrap();
+                    prop_assert_eq!(took, model > 0);
+                    model -= u64::from(took);
+                }
+                Op::Acquire if model > 0 => {
+                    sem.acquire().unwrap();
+                    model -= 1;
+                }
+                Op::Acquire => prop_assert!(sem.try_access().unwrap().is_none()),
+            }
+            prop_assert_eq!(u64::from(sem.value()), model);
+            prop_assert_eq!(sem.waiters(), 0);
+        }
+    });
+}
