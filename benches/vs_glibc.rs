@@ -679,6 +679,18 @@ fn open_close_glibc(name: &str, iters: u64) -> f64 {
     nanos_per(iters, start.elapsed()) / 1000.0
 }
 
+/// Case 6a, as used: open, one `try_acquire` (the first touch of the
+/// mapping), close: µs per round. The crate reads the header at open, so it
+/// takes the mapping's page fault inside `open`; glibc takes it at first use.
+fn open_use_close<S: Sem>(open: impl Fn() -> S, iters: u64) -> f64 {
+    let start = Instant::now();
+    for _ in 0..iters {
+        let sem = open();
+        black_box(sem.try_acquire());
+    }
+    nanos_per(iters, start.elapsed()) / 1000.0
+}
+
 /// Case 6b: Create a new semaphore and unlink it: µs per pair.
 fn create_unlink_crate(name: &str, iters: u64) -> f64 {
     let start = Instant::now();
@@ -889,7 +901,7 @@ fn main() {
     let existing = NAMES.fresh("existing");
     drop(
         NamedSemaphore::options()
-            .initial_value(1)
+            .initial_value(0)
             .existence(named_semaphores::Existence::CreateNew)
             .unlink_on_drop(false)
             .open(&existing)
@@ -903,6 +915,15 @@ fn main() {
         Unit::Micros,
         || open_close_crate(&existing, n),
         || open_close_glibc(&existing, n),
+    );
+    // The semaphore holds no token, so the try_acquire changes nothing.
+    compare(
+        &cfg,
+        r,
+        "6 open existing + try_acquire + close",
+        Unit::Micros,
+        || open_use_close(|| NamedSemaphore::open(&existing).expect("open"), n),
+        || open_use_close(|| Glibc::open(&existing, 0, 0), n),
     );
     let fresh = NAMES.fresh("fresh");
     let n = cfg.iters(15_000);
