@@ -6,7 +6,7 @@
 # size comparison. The full measurement is `cargo bench --bench vs_glibc`
 # (see docs/readme/performance.md); it is not run here.
 #
-#   ci/bench.sh          about a minute on 2 cores once dependencies are built
+#   ci/bench.sh          about 3 minutes on 2 cores, builds included
 #
 # Runs as root; installs musl-tools (musl-gcc) if missing. Exits non-zero on
 # the first failed check.
