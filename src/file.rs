@@ -178,20 +178,32 @@ fn create_temporary(dir: &Directory, mode: Mode) -> Result<(CPath, OwnedFd), Err
 }
 
 /// Six random characters from `[A-Za-z0-9]`.
+///
+/// A process-wide splitmix64 sequence, seeded once from `getrandom` and mixed
+/// with the clock on every call, so a creation costs no `getrandom` call and
+/// processes forked from one parent still draw different names. The names
+/// need only be unlikely to collide: `O_EXCL` makes a collision harmless.
 fn temp_suffix(attempt: usize) -> [u8; 6] {
+    use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
     const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut bytes = [0u8; 8];
-    if rustix::rand::getrandom(&mut bytes, rustix::rand::GetRandomFlags::NONBLOCK) != Ok(8) {
-        // No entropy yet (early boot) or no getrandom: the clock and the
-        // attempt number still make collisions rare, and O_EXCL makes them
-        // harmless.
-        let t = crate::futex::now();
-        let mix = (t.tv_sec as u64).wrapping_mul(1_000_000_007)
-            ^ (t.tv_nsec as u64)
-            ^ (attempt as u64) << 40;
-        bytes = mix.to_ne_bytes();
+    const GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
+    static STATE: AtomicU64 = AtomicU64::new(0);
+
+    let mut state = STATE.load(Relaxed);
+    if state == 0 {
+        let mut seed = [0u8; 8];
+        // No entropy yet (early boot) or no getrandom: the clock alone still
+        // makes collisions rare.
+        let _ = rustix::rand::getrandom(&mut seed, rustix::rand::GetRandomFlags::NONBLOCK);
+        state = u64::from_ne_bytes(seed) | 1;
+        STATE.store(state, Relaxed);
     }
-    let mut n = u64::from_ne_bytes(bytes);
+    let t = crate::futex::now();
+    let clock = (t.tv_sec as u64).wrapping_mul(1_000_000_007) ^ (t.tv_nsec as u64);
+    let mut z = STATE.fetch_add(GAMMA, Relaxed) ^ clock ^ (attempt as u64) << 48;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    let mut n = z ^ (z >> 31);
     let mut out = [0u8; 6];
     for b in &mut out {
         *b = ALPHABET[(n % 62) as usize];
