@@ -198,12 +198,33 @@ suite() {
         skip=(--skip run_passes_on_the_exit_status_and_always_releases)
         echo "skipped under qemu-user: ${skip[*]:1}"
     fi
-    # CROSS_TEST_ARGS: extra arguments for the test harness, for local runs
-    # (for example `--skip NAME`); CI sets none.
+    # For local runs only (CI sets neither): CROSS_TEST_ARGS, extra arguments
+    # for the test harness (`--skip NAME`); CROSS_SKIP_TEST_FILES, files in
+    # tests/ to leave out (`faults stress`), which also leaves out the doc
+    # tests. Both are announced, and the run is then not the whole suite.
+    local targets=()
+    if [ -n "${CROSS_SKIP_TEST_FILES:-}" ]; then
+        local f
+        targets=(--lib --bins)
+        for f in tests/*.rs; do
+            f=$(basename "$f" .rs)
+            case " $CROSS_SKIP_TEST_FILES " in *" $f "*) ;; *) targets+=(--test "$f") ;; esac
+        done
+        echo "NOT the whole suite: left out tests/{${CROSS_SKIP_TEST_FILES// /,}}.rs and the doc tests"
+    fi
+    [ -z "${CROSS_TEST_ARGS:-}" ] || echo "NOT the whole suite: extra harness arguments $CROSS_TEST_ARGS"
     # shellcheck disable=SC2086
-    cargo test -Zbuild-std --target "$t" --all-features -- "${skip[@]}" ${CROSS_TEST_ARGS:-}
-    # `cargo test` also builds the examples, examples/peer.rs among them.
+    cargo test -Zbuild-std --target "$t" --all-features "${targets[@]}" -- "${skip[@]}" ${CROSS_TEST_ARGS:-}
+    # `cargo test` also builds the examples, examples/peer.rs among them;
+    # with selected test targets it does not.
+    [ ${#targets[@]} -eq 0 ] || cargo build -Zbuild-std --target "$t" --all-features --example peer
     [ -x "$CARGO_TARGET_DIR/$t/debug/examples/peer" ] || fail "examples/peer was not built"
+    # Which rustix backend the crate ran on: `linux_raw` (direct system
+    # calls) or `libc` (rustix's fallback where linux_raw is not stable).
+    local backends
+    backends=$(cat "$CARGO_TARGET_DIR/$t"/debug/build/rustix-*/output |
+        sed -n 's/^cargo:rustc-cfg=\(linux_raw\|libc\)$/\1/p' | sort -u | tr '\n' ' ')
+    echo "$t: rustix backend: ${backends:-unknown}"
 }
 
 gnu_target() {
