@@ -200,8 +200,8 @@ suite() {
     fi
     # For local runs only (CI sets neither): CROSS_TEST_ARGS, extra arguments
     # for the test harness (`--skip NAME`); CROSS_SKIP_TEST_FILES, files in
-    # tests/ to leave out (`faults stress`), which also leaves out the doc
-    # tests. Both are announced, and the run is then not the whole suite.
+    # tests/ to leave out (`faults stress`). Both are announced, and the run
+    # is then not the whole suite.
     local targets=()
     if [ -n "${CROSS_SKIP_TEST_FILES:-}" ]; then
         local f
@@ -210,14 +210,18 @@ suite() {
             f=$(basename "$f" .rs)
             case " $CROSS_SKIP_TEST_FILES " in *" $f "*) ;; *) targets+=(--test "$f") ;; esac
         done
-        echo "NOT the whole suite: left out tests/{${CROSS_SKIP_TEST_FILES// /,}}.rs and the doc tests"
+        echo "NOT the whole suite: left out tests/{${CROSS_SKIP_TEST_FILES// /,}}.rs"
     fi
     [ -z "${CROSS_TEST_ARGS:-}" ] || echo "NOT the whole suite: extra harness arguments $CROSS_TEST_ARGS"
     # shellcheck disable=SC2086
     cargo test -Zbuild-std --target "$t" --all-features "${targets[@]}" -- "${skip[@]}" ${CROSS_TEST_ARGS:-}
     # `cargo test` also builds the examples, examples/peer.rs among them;
-    # with selected test targets it does not.
-    [ ${#targets[@]} -eq 0 ] || cargo build -Zbuild-std --target "$t" --all-features --example peer
+    # with selected test targets it does not, nor the doc tests.
+    if [ ${#targets[@]} -gt 0 ]; then
+        # shellcheck disable=SC2086
+        cargo test -Zbuild-std --target "$t" --all-features --doc -- "${skip[@]}" ${CROSS_TEST_ARGS:-}
+        cargo build -Zbuild-std --target "$t" --all-features --example peer
+    fi
     [ -x "$CARGO_TARGET_DIR/$t/debug/examples/peer" ] || fail "examples/peer was not built"
     # Which rustix backend the crate ran on: `linux_raw` (direct system
     # calls) or `libc` (rustix's fallback where linux_raw is not stable).
@@ -284,6 +288,8 @@ musl_target() {
     musl_unwind_shim
     export CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_LINKER=musl-gcc
     export CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="-C link-self-contained=no -C relocation-model=static -C target-feature=+crt-static -L $CARGO_TARGET_DIR/unwind-shim"
+    # The doc tests are linked by rustdoc, which needs the same flags.
+    export RUSTDOCFLAGS=$CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS
     suite "$t"
     local out=$CARGO_TARGET_DIR/$t/debug
     step "$t: the example peer is a static binary"
