@@ -181,6 +181,14 @@ struct Storm {
 
 impl Storm {
     fn start(target: libc::pthread_t) -> Storm {
+        /// A thread id to signal from the sender thread. On musl `pthread_t`
+        /// is a pointer, which is not `Send`; it is only passed back to
+        /// `pthread_kill`, never dereferenced here.
+        struct Target(libc::pthread_t);
+        // SAFETY: the id is an opaque handle used only with pthread_kill,
+        // which may be called from any thread.
+        unsafe impl Send for Target {}
+        let target = Target(target);
         install_handler();
         let stop = Arc::new(AtomicBool::new(false));
         let sender = {
@@ -197,7 +205,7 @@ impl Storm {
                     }
                     // SAFETY: `target` is not joined before the storm stops,
                     // so the id stays valid (the thread may have returned).
-                    unsafe { libc::pthread_kill(target, libc::SIGUSR2) };
+                    unsafe { libc::pthread_kill(target.0, libc::SIGUSR2) };
                     sent += 1;
                 }
                 sent

@@ -11,6 +11,9 @@
 //!
 //! Sizes: `NSEM_STRESS_ITERS` operations per process (default 4000), with
 //! 8 processes. Set it higher for a long run.
+// glibc's half runs through the `libc` crate, which is glibc only on -gnu
+// targets (on musl it is musl's own, incompatible sem_open).
+#![cfg(all(target_os = "linux", target_env = "gnu"))]
 
 mod common;
 
