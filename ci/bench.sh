@@ -4,7 +4,7 @@
 # so the figures it prints mean nothing), the no-allocation test, a build
 # with the spin left out (the switch the measurements use), and the static
 # size comparison. The full measurement is `cargo bench --bench vs_glibc`
-# (see docs/readme/performance.md); it is not run here.
+# (see the README's Performance section); it is not run here.
 #
 #   ci/bench.sh          about 3 minutes on 2 cores, builds included
 #
