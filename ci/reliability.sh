@@ -87,7 +87,7 @@ step "Miri: the unit tests that work on plain memory"
 # atomic access, and reports the mixed sizes (glibc's layout does the same in
 # C; the kernel is outside the Rust memory model). Files and mmap are left out.
 if ! cargo +nightly miri --version >/dev/null 2>&1; then
-    rustup component add miri --toolchain nightly || true
+    timeout 300 rustup component add miri rust-src --toolchain nightly || true
 fi
 if cargo +nightly miri --version >/dev/null 2>&1; then
     CARGO_TARGET_DIR=target/miri cargo +nightly miri test --lib -- \
