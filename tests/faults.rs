@@ -173,6 +173,15 @@ fn install_handler() {
 /// The interval between two signals of a storm.
 const PERIOD: Duration = Duration::from_micros(100);
 
+/// A thread id to signal from another thread. On musl `pthread_t` is a
+/// pointer, which is not `Send`; here it is only passed back to
+/// `pthread_kill`, never dereferenced.
+struct ThreadId(libc::pthread_t);
+
+// SAFETY: the id is an opaque handle used only with pthread_kill, which may
+// be called from any thread.
+unsafe impl Send for ThreadId {}
+
 /// A thread sending SIGUSR2 to `target` every [`PERIOD`] until dropped.
 struct Storm {
     stop: Arc<AtomicBool>,
@@ -180,15 +189,7 @@ struct Storm {
 }
 
 impl Storm {
-    fn start(target: libc::pthread_t) -> Storm {
-        /// A thread id to signal from the sender thread. On musl `pthread_t`
-        /// is a pointer, which is not `Send`; it is only passed back to
-        /// `pthread_kill`, never dereferenced here.
-        struct Target(libc::pthread_t);
-        // SAFETY: the id is an opaque handle used only with pthread_kill,
-        // which may be called from any thread.
-        unsafe impl Send for Target {}
-        let target = Target(target);
+    fn start(target: ThreadId) -> Storm {
         install_handler();
         let stop = Arc::new(AtomicBool::new(false));
         let sender = {
@@ -238,7 +239,7 @@ fn under_storm<T: Send + 'static>(
     let (tx, rx) = mpsc::channel();
     let worker = thread::spawn(move || {
         // SAFETY: no preconditions.
-        tx.send(unsafe { libc::pthread_self() }).unwrap();
+        tx.send(ThreadId(unsafe { libc::pthread_self() })).unwrap();
         body()
     });
     let target = rx.recv().unwrap();
