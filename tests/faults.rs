@@ -182,6 +182,16 @@ struct ThreadId(libc::pthread_t);
 // be called from any thread.
 unsafe impl Send for ThreadId {}
 
+impl ThreadId {
+    /// Sends `signal` to the thread. A method, so that closures capture the
+    /// whole `Send` wrapper rather than its field.
+    fn kill(&self, signal: libc::c_int) {
+        // SAFETY: callers keep the thread joinable (not joined) while they
+        // signal it, so the id stays valid (the thread may have returned).
+        unsafe { libc::pthread_kill(self.0, signal) };
+    }
+}
+
 /// A thread sending SIGUSR2 to `target` every [`PERIOD`] until dropped.
 struct Storm {
     stop: Arc<AtomicBool>,
@@ -204,9 +214,8 @@ impl Storm {
                     while Instant::now() < next {
                         std::hint::spin_loop();
                     }
-                    // SAFETY: `target` is not joined before the storm stops,
-                    // so the id stays valid (the thread may have returned).
-                    unsafe { libc::pthread_kill(target.0, libc::SIGUSR2) };
+                    // `target` is not joined before the storm stops.
+                    target.kill(libc::SIGUSR2);
                     sent += 1;
                 }
                 sent

@@ -319,7 +319,7 @@ pub mod glibc {
         };
         // SAFETY: `ts` is a valid out-pointer.
         unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
-        ts.tv_sec += timeout.as_secs() as libc::time_t;
+        ts.tv_sec += timeout.as_secs() as _;
         loop {
             // SAFETY: `sem` came from sem_open; `ts` is a valid timespec.
             if unsafe { libc::sem_timedwait(sem, &ts) } == 0 {
