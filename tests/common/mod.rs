@@ -319,7 +319,7 @@ pub mod glibc {
         };
         // SAFETY: `ts` is a valid out-pointer.
         unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
-        ts.tv_sec += timeout.as_secs() as _;
+        ts.tv_sec = add_secs(ts.tv_sec, timeout.as_secs());
         loop {
             // SAFETY: `sem` came from sem_open; `ts` is a valid timespec.
             if unsafe { libc::sem_timedwait(sem, &ts) } == 0 {
@@ -331,6 +331,12 @@ pub mod glibc {
                 e => panic!("sem_timedwait: {e:?}"),
             }
         }
+    }
+
+    /// `t + secs` for whatever integer `time_t` is on the target (naming
+    /// `libc::time_t` is deprecated on musl).
+    fn add_secs<T: TryFrom<u64> + std::ops::Add<Output = T>>(t: T, secs: u64) -> T {
+        t + T::try_from(secs).ok().expect("timeout fits time_t")
     }
 
     pub fn post(name: &str) -> i32 {
