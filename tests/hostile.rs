@@ -215,14 +215,9 @@ fn wrong_sizes_are_refused_by_every_policy() {
 #[test]
 #[ignore]
 fn child() {
-    let Ok(role) = std::env::var("NSEM_ROLE") else {
+    let Some((role, args)) = common::role() else {
         return;
     };
-    let args: Vec<String> = std::env::var("NSEM_ARGS")
-        .unwrap_or_default()
-        .split('\u{1f}')
-        .map(str::to_owned)
-        .collect();
     match role.as_str() {
         // Open, let the file be truncated to nothing, then touch the mapping.
         "truncate-then-use" => {

@@ -245,14 +245,9 @@ impl Drop for Glibc {
 #[test]
 #[ignore]
 fn child() {
-    let Ok(role) = std::env::var("NSEM_ROLE") else {
+    let Some((role, args)) = common::role() else {
         return;
     };
-    let args: Vec<String> = std::env::var("NSEM_ARGS")
-        .unwrap_or_default()
-        .split('\u{1f}')
-        .map(str::to_owned)
-        .collect();
     let num = |i: usize| -> u64 { args[i].parse().expect("number") };
     let (name, shm) = (&args[0], Shm::open(&args[1]));
     let mut rng = std::process::id() as u64;

@@ -175,22 +175,25 @@ pub fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
     }
 }
 
-fn args() -> Vec<String> {
-    std::env::var("NSEM_ARGS")
+/// The role and arguments this process was started with by [`spawn`], or
+/// `None` in a normal test run.
+pub fn role() -> Option<(String, Vec<String>)> {
+    let role = std::env::var("NSEM_ROLE").ok()?;
+    let args = std::env::var("NSEM_ARGS")
         .unwrap_or_default()
         .split('\u{1f}')
         .map(str::to_owned)
-        .collect()
+        .collect();
+    Some((role, args))
 }
 
 /// The body of each test binary's ignored `child` test: runs the role named
 /// in `NSEM_ROLE` and exits with its code.
 pub fn child_main() {
-    let Ok(role) = std::env::var("NSEM_ROLE") else {
+    let Some((role, a)) = role() else {
         // Run by hand without a role: nothing to do.
         return;
     };
-    let a = args();
     let ms = |i: usize| Duration::from_millis(a[i].parse().expect("milliseconds"));
     let code = match role.as_str() {
         "crate-acquire" => {
