@@ -4,7 +4,9 @@
 //! Mirrors glibc's `sem_open.c` and `sem_unlink.c`, with the checks glibc
 //! leaves out: the file must be a regular file of exactly
 //! [`RawSemaphore::SIZE`] bytes with glibc's header, or it is refused before
-//! the first access could raise `SIGBUS`.
+//! the first access could raise `SIGBUS`. The header is read with `pread`
+//! before mapping, so that opening a semaphore does not fault in its page
+//! (the first operation does, as with glibc).
 #![allow(unsafe_code)]
 
 use core::ffi::CStr;
@@ -87,6 +89,13 @@ fn map(fd: &OwnedFd, check_header: bool) -> Result<Mapping, Error> {
     if st.st_size != RawSemaphore::SIZE as i64 {
         return Err(invalid_object("file size is not sizeof(sem_t)"));
     }
+    if check_header {
+        let mut private = [0u8; 4];
+        let read = rio::pread(fd, &mut private, RawSemaphore::PRIVATE_OFFSET as u64)?;
+        if read != private.len() || i32::from_ne_bytes(private) != FUTEX_SHARED {
+            return Err(invalid_object("private field is not 128"));
+        }
+    }
     // SAFETY: a fresh mapping chosen by the kernel (null hint) cannot overlap
     // any memory Rust knows about. The file is exactly SIZE bytes, so every
     // byte of the mapping is backed while the file keeps its size.
@@ -105,9 +114,6 @@ fn map(fd: &OwnedFd, check_header: bool) -> Result<Mapping, Error> {
         sem,
         id: file_id(&st),
     };
-    if check_header && mapping.sem().private() != FUTEX_SHARED {
-        return Err(invalid_object("private field is not 128"));
-    }
     Ok(mapping)
 }
 
@@ -132,9 +138,17 @@ pub(crate) enum Publish {
 
 /// Creates a semaphore file holding `value` and publishes it at `path`.
 ///
-/// The complete image is written to a temporary file in the same directory,
-/// mapped, and only then given its name, so no process can ever open a
-/// partially written semaphore.
+/// The complete image is written to a file that has no name yet, mapped, and
+/// only then given its name, so no process can ever open a partially written
+/// semaphore.
+///
+/// For [`Publish::Link`] the file is made with `O_TMPFILE` and named with
+/// `linkat(fd, "", ..., AT_EMPTY_PATH)`: two system calls fewer than a named
+/// temporary file (no temporary name to create and remove). Where that is
+/// not available (a file system without `O_TMPFILE`, or a kernel older than
+/// 6.10 that allows `AT_EMPTY_PATH` only with `CAP_DAC_READ_SEARCH`), the
+/// process falls back, once and for all, to glibc's way: a temporary
+/// `sem.XXXXXX` file, `link`ed to the name and then removed.
 pub(crate) fn create(
     dir: &Directory,
     path: &CStr,
@@ -142,9 +156,61 @@ pub(crate) fn create(
     mode: Mode,
     publish: Publish,
 ) -> Result<Mapping, Error> {
+    use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
+    /// Cleared the first time an unnamed file cannot be made or linked.
+    static UNNAMED: AtomicBool = AtomicBool::new(true);
+
     let image = RawSemaphore::new(value)?;
+    if publish == Publish::Link && UNNAMED.load(Relaxed) {
+        match create_unnamed(dir, path, &image, mode) {
+            Some(result) => return result,
+            None => UNNAMED.store(false, Relaxed),
+        }
+    }
+    create_named(dir, path, &image, mode, publish)
+}
+
+/// The `O_TMPFILE` way of [`create`] with [`Publish::Link`]. `None` if this
+/// kernel or file system cannot do it, and the caller should fall back.
+fn create_unnamed(
+    dir: &Directory,
+    path: &CStr,
+    image: &RawSemaphore,
+    mode: Mode,
+) -> Option<Result<Mapping, Error>> {
+    let flags = OFlags::RDWR | OFlags::TMPFILE | OFlags::CLOEXEC;
+    let fd = match fs::open(CPath::directory(dir).as_c_str(), flags, mode) {
+        Ok(fd) => fd,
+        // No O_TMPFILE: EOPNOTSUPP from the file system; EISDIR or EINVAL
+        // from kernels before 3.11, which see O_DIRECTORY | O_RDWR.
+        Err(Errno::OPNOTSUPP | Errno::ISDIR | Errno::INVAL) => return None,
+        Err(e) => return Some(Err(e.into())),
+    };
+    let mapping = match write_image(&fd, image).and_then(|()| map(&fd, false)) {
+        Ok(mapping) => mapping,
+        Err(e) => return Some(Err(e)),
+    };
+    match fs::linkat(&fd, c"", fs::CWD, path, fs::AtFlags::EMPTY_PATH) {
+        Ok(()) => Some(Ok(mapping)),
+        // ENOENT: AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH before Linux 6.10;
+        // EPERM, EACCES: refused by a security module. The named way may
+        // still work, and if not it reports the error itself.
+        Err(Errno::NOENT | Errno::PERM | Errno::ACCESS) => None,
+        Err(e) => Some(Err(e.into())),
+    }
+}
+
+/// glibc's way of [`create`]: a named temporary file, then `link` (or
+/// `rename`), then the temporary name is removed.
+fn create_named(
+    dir: &Directory,
+    path: &CStr,
+    image: &RawSemaphore,
+    mode: Mode,
+    publish: Publish,
+) -> Result<Mapping, Error> {
     let (tmp, fd) = create_temporary(dir, mode)?;
-    let result = write_image(&fd, &image).and_then(|()| map(&fd, false));
+    let result = write_image(&fd, image).and_then(|()| map(&fd, false));
     drop(fd);
     let published = result.and_then(|mapping| {
         match publish {
@@ -253,4 +319,74 @@ pub(crate) fn check_directory(dir: &Directory) -> Result<(), Error> {
         return Err(invalid(Errno::NOTDIR, "not a directory"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::name::Name;
+    use crate::test_dir::TestDir;
+
+    /// Creates `name` in `dir` one way, and checks what it left behind.
+    fn check_creation(
+        tag: &str,
+        make: impl Fn(&Directory, &CStr, &RawSemaphore) -> Result<Mapping, Error>,
+    ) {
+        let dir = TestDir::new(tag);
+        let directory = Directory::parse(&dir.0).unwrap();
+        let path = CPath::semaphore(&directory, &Name::parse("x").unwrap());
+        let image = RawSemaphore::new(7).unwrap();
+
+        let mapping = make(&directory, path.as_c_str(), &image).unwrap();
+        assert_eq!(mapping.sem().value(), 7);
+        assert_eq!(dir.files(), ["sem.x"], "only the semaphore, no temporary");
+        let on_disk = std::fs::read(std::format!("{}/sem.x", dir.0)).unwrap();
+        assert_eq!(on_disk, image.to_bytes());
+        let st = fs::stat(path.as_c_str()).unwrap();
+        assert_eq!(mapping.id(), file_id(&st));
+        assert_eq!(
+            st.st_mode & 0o777 & !0o600,
+            0,
+            "no more than the mode asked"
+        );
+        // The mapping is the file: a token taken through it shows on disk.
+        assert!(mapping.sem().try_acquire().unwrap());
+        let on_disk = std::fs::read(std::format!("{}/sem.x", dir.0)).unwrap();
+        assert_eq!(on_disk, RawSemaphore::new(6).unwrap().to_bytes());
+
+        // A second creation at the name fails and leaves nothing behind.
+        let again = make(&directory, path.as_c_str(), &image).map(|_| ());
+        assert_eq!(again.unwrap_err().kind(), ErrorKind::AlreadyExists);
+        assert_eq!(dir.files(), ["sem.x"]);
+        assert_eq!(mapping.sem().value(), 6, "the first file is untouched");
+    }
+
+    #[test]
+    fn unnamed_creation_publishes_a_complete_file() {
+        check_creation("unnamed", |dir, path, image| {
+            create_unnamed(dir, path, image, Mode::from_raw_mode(0o600))
+                .expect("O_TMPFILE and AT_EMPTY_PATH work on tmpfs here")
+        });
+    }
+
+    #[test]
+    fn named_creation_publishes_a_complete_file() {
+        check_creation("named", |dir, path, image| {
+            create_named(dir, path, image, Mode::from_raw_mode(0o600), Publish::Link)
+        });
+    }
+
+    #[test]
+    fn replacing_creation_leaves_no_temporary() {
+        let dir = TestDir::new("replace");
+        let directory = Directory::parse(&dir.0).unwrap();
+        let path = CPath::semaphore(&directory, &Name::parse("r").unwrap());
+        let mode = Mode::from_raw_mode(0o600);
+        let first = create(&directory, path.as_c_str(), 1, mode, Publish::Link).unwrap();
+        let second = create(&directory, path.as_c_str(), 2, mode, Publish::Replace).unwrap();
+        assert_eq!(dir.files(), ["sem.r"]);
+        assert_ne!(first.id(), second.id());
+        assert!(second.is_at(path.as_c_str()) && !first.is_at(path.as_c_str()));
+        assert_eq!((first.sem().value(), second.sem().value()), (1, 2));
+    }
 }

@@ -58,6 +58,8 @@ mod name;
 mod named;
 mod raw;
 mod sync;
+#[cfg(test)]
+mod test_dir;
 
 pub use error::{Error, ErrorKind};
 pub use list::{

@@ -609,26 +609,9 @@ mod tests {
         assert_eq!((d.value, d.waiters, d.private), (0, 1, 128));
     }
 
-    /// A private directory under /dev/shm, removed with its contents.
-    struct Dir(std::string::String);
-
-    impl Dir {
-        fn new(tag: &str) -> Dir {
-            let dir = std::format!("/dev/shm/nsem-list-{}-{tag}", std::process::id());
-            std::fs::create_dir(&dir).unwrap();
-            Dir(dir)
-        }
-    }
-
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
     #[test]
     fn lists_every_semaphore_file_and_only_those() {
-        let dir = Dir::new("every");
+        let dir = crate::test_dir::TestDir::new("every");
         let sem = crate::NamedSemaphore::options()
             .directory(&dir.0)
             .initial_value(4)

@@ -93,6 +93,9 @@ impl RawSemaphore {
         16
     };
 
+    /// Byte offset of the `private` field (128 in every shared semaphore).
+    pub(crate) const PRIVATE_OFFSET: usize = imp::Image::PRIVATE_OFFSET;
+
     /// The layout glibc uses for `sem_t` on this target.
     pub const LAYOUT: Layout = if cfg!(any(target_pointer_width = "64", target_arch = "x86_64")) {
         Layout::Wide
@@ -314,11 +317,6 @@ impl RawSemaphore {
     #[must_use]
     pub fn to_bytes(&self) -> [u8; Self::SIZE] {
         self.image.to_bytes()
-    }
-
-    /// The `private` field: 128 in every process-shared semaphore.
-    pub(crate) fn private(&self) -> i32 {
-        self.image.private()
     }
 
     /// Acquires a token and returns a guard that releases it when dropped:

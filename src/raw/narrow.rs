@@ -40,6 +40,9 @@ pub(crate) struct Image {
 }
 
 impl Image {
+    /// Byte offset of `private`.
+    pub(crate) const PRIVATE_OFFSET: usize = core::mem::offset_of!(Image, private);
+
     pub(crate) const fn new(value: u32) -> Self {
         Image {
             value: AtomicU32::new(value << SHIFT),
@@ -60,6 +63,7 @@ impl Image {
         out
     }
 
+    #[cfg(loom)]
     pub(crate) fn private(&self) -> i32 {
         self.private.load(Relaxed)
     }

@@ -42,6 +42,9 @@ pub(crate) struct Image {
 }
 
 impl Image {
+    /// Byte offset of `private`.
+    pub(crate) const PRIVATE_OFFSET: usize = core::mem::offset_of!(Image, private);
+
     pub(crate) const fn new(value: u32) -> Self {
         Image {
             data: AtomicU64::new(value as u64),
@@ -85,6 +88,7 @@ impl Image {
         out
     }
 
+    #[cfg(loom)]
     pub(crate) fn private(&self) -> i32 {
         self.private.load(Relaxed)
     }
