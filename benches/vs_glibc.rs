@@ -713,21 +713,60 @@ fn create_unlink_glibc(name: &str, iters: u64) -> f64 {
     nanos_per(iters, start.elapsed()) / 1000.0
 }
 
-/// Case 7: How late a 1 ms timed acquire on a zero semaphore returns: the
-/// `pct` percentile of `samples` lateness figures, in µs.
-fn lateness(sem: &dyn Sem, samples: usize) -> Vec<f64> {
+/// Case 7: How late a 1 ms timed acquire on a zero semaphore returns, in µs,
+/// sorted: `samples` waits on each side. The two sides take turns, one wait
+/// each (in alternating order), so that a disturbance of the machine (the
+/// only source of the tail) falls on both alike rather than on whichever side
+/// happened to be running at the time.
+fn lateness(crate_sem: &dyn Sem, glibc_sem: &dyn Sem, samples: usize) -> (Vec<f64>, Vec<f64>) {
     let timeout = Duration::from_millis(1);
-    let mut late: Vec<f64> = (0..samples)
-        .map(|_| {
-            let start = Instant::now();
-            assert!(!sem.acquire_timeout(timeout));
-            let took = start.elapsed();
-            assert!(took >= timeout, "returned early: {took:?}");
-            (took - timeout).as_nanos() as f64 / 1000.0
-        })
-        .collect();
-    late.sort_by(f64::total_cmp);
-    late
+    let late = |sem: &dyn Sem| {
+        let start = Instant::now();
+        assert!(!sem.acquire_timeout(timeout));
+        let took = start.elapsed();
+        assert!(took >= timeout, "returned early: {took:?}");
+        (took - timeout).as_nanos() as f64 / 1000.0
+    };
+    let (mut c, mut g) = (Vec::with_capacity(samples), Vec::with_capacity(samples));
+    for i in 0..samples {
+        if i % 2 == 0 {
+            c.push(late(crate_sem));
+            g.push(late(glibc_sem));
+        } else {
+            g.push(late(glibc_sem));
+            c.push(late(crate_sem));
+        }
+    }
+    c.sort_by(f64::total_cmp);
+    g.sort_by(f64::total_cmp);
+    (c, g)
+}
+
+/// A pair of closures for [`compare`] over one measurement that yields both
+/// sides' figures at once: whichever side is asked first runs it, and the
+/// other side is handed its figure.
+fn paired(mut both: impl FnMut() -> (f64, f64)) -> (impl FnMut() -> f64, impl FnMut() -> f64) {
+    use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
+    // (which side's figure is waiting: true for the crate's, the figure)
+    let waiting: Rc<Cell<Option<(bool, f64)>>> = Rc::default();
+    let both = Rc::new(RefCell::new(move || both()));
+    let side = |crate_side: bool| {
+        let (waiting, both) = (Rc::clone(&waiting), Rc::clone(&both));
+        move || match waiting.take() {
+            Some((side, figure)) => {
+                assert_eq!(side, crate_side, "sides asked out of turn");
+                figure
+            }
+            None => {
+                let (c, g) = (both.borrow_mut())();
+                let (mine, other) = if crate_side { (c, g) } else { (g, c) };
+                waiting.set(Some((!crate_side, other)));
+                mine
+            }
+        }
+    };
+    (side(true), side(false))
 }
 
 fn percentile(sorted: &[f64], pct: f64) -> f64 {
@@ -937,15 +976,19 @@ fn main() {
     );
 
     // 7.
-    let samples = if cfg.quick { 20 } else { 400 };
+    let samples = if cfg.quick { 20 } else { 500 };
     for (label, pct) in [("p50", 50.0), ("p99", 99.0)] {
+        let (crate_run, glibc_run) = paired(|| {
+            let (c, g) = lateness(&cz, &gz, samples);
+            (percentile(&c, pct), percentile(&g, pct))
+        });
         compare(
             &cfg,
             r,
             &format!("7 1 ms timed acquire: lateness {label}"),
             Unit::Micros,
-            || percentile(&lateness(&cz, samples), pct),
-            || percentile(&lateness(&gz, samples), pct),
+            crate_run,
+            glibc_run,
         );
     }
 
