@@ -745,12 +745,12 @@ fn lateness(crate_sem: &dyn Sem, glibc_sem: &dyn Sem, samples: usize) -> (Vec<f6
 /// A pair of closures for [`compare`] over one measurement that yields both
 /// sides' figures at once: whichever side is asked first runs it, and the
 /// other side is handed its figure.
-fn paired(mut both: impl FnMut() -> (f64, f64)) -> (impl FnMut() -> f64, impl FnMut() -> f64) {
+fn paired(both: impl FnMut() -> (f64, f64)) -> (impl FnMut() -> f64, impl FnMut() -> f64) {
     use std::cell::{Cell, RefCell};
     use std::rc::Rc;
     // (which side's figure is waiting: true for the crate's, the figure)
     let waiting: Rc<Cell<Option<(bool, f64)>>> = Rc::default();
-    let both = Rc::new(RefCell::new(move || both()));
+    let both = Rc::new(RefCell::new(both));
     let side = |crate_side: bool| {
         let (waiting, both) = (Rc::clone(&waiting), Rc::clone(&both));
         move || match waiting.take() {

@@ -17,7 +17,8 @@
 //! - a sleep that lasted longer than a full spin costs doubles it too: a spin
 //!   that long is cheap beside such sleeps, and it is what lets two peers that
 //!   each have a core, and have fallen into waking each other through the
-//!   kernel, start handing off by spinning again.
+//!   kernel, start handing off by spinning again. At the floor only one sleep
+//!   in [`TIME_ONE_IN`] is timed, to save the clock reads.
 //!
 //! A timed wait spins too, before it sleeps until its deadline: a timeout
 //! shorter than a spin can therefore return up to one full spin late (about
@@ -59,12 +60,24 @@ static BOUND: AtomicU32 = AtomicU32::new(SPIN_MAX);
 #[cfg(not(any(loom, named_semaphores_no_spin)))]
 static POLL_NANOS: AtomicU32 = AtomicU32::new(0);
 
+/// At the floor ([`SPIN_MIN`]), only one sleep in this many is timed. There
+/// the spins keep failing (typically: the peer shares our only core), and the
+/// two clock reads that time a sleep were the one cost the spin still added
+/// (about 2% of a one-core ping-pong round trip); timing a sample of the
+/// sleeps still notices when sleeps grow long.
+#[cfg(not(any(loom, named_semaphores_no_spin)))]
+const TIME_ONE_IN: u32 = 8;
+
+/// Sleeps at the floor since the last timed one.
+#[cfg(not(any(loom, named_semaphores_no_spin)))]
+static UNTIMED: AtomicU32 = AtomicU32::new(0);
+
 /// Returned by a spin that found no token: held while the caller registers
-/// and sleeps, it measures the sleep when dropped.
+/// and sleeps, it measures the sleep when dropped (if it is timed).
 #[must_use]
 pub(super) struct Sleep {
     #[cfg(not(any(loom, named_semaphores_no_spin)))]
-    since: rustix::time::Timespec,
+    since: Option<rustix::time::Timespec>,
 }
 
 /// Polls `take` (which tries to take a token) up to the current bound.
@@ -83,15 +96,22 @@ pub(super) fn spin(mut take: impl FnMut() -> bool) -> Option<Sleep> {
             return None;
         }
     }
+    if limit > SPIN_MIN {
+        BOUND.store((limit / 2).max(SPIN_MIN), Relaxed);
+    } else {
+        let untimed = UNTIMED.load(Relaxed);
+        if untimed + 1 < TIME_ONE_IN {
+            UNTIMED.store(untimed + 1, Relaxed);
+            return Some(Sleep { since: None });
+        }
+        UNTIMED.store(0, Relaxed);
+    }
     let end = futex::now();
     if let Some(start) = start {
         let per_poll = nanos_between(&start, &end) / u64::from(limit);
         POLL_NANOS.store(u32::try_from(per_poll).unwrap_or(u32::MAX), Relaxed);
     }
-    if limit > SPIN_MIN {
-        BOUND.store((limit / 2).max(SPIN_MIN), Relaxed);
-    }
-    Some(Sleep { since: end })
+    Some(Sleep { since: Some(end) })
 }
 
 /// Under the model checker: no spin.
@@ -103,7 +123,8 @@ pub(super) fn spin(_take: impl FnMut() -> bool) -> Option<Sleep> {
 #[cfg(not(any(loom, named_semaphores_no_spin)))]
 impl Drop for Sleep {
     fn drop(&mut self) {
-        let slept = nanos_between(&self.since, &futex::now());
+        let Some(since) = &self.since else { return };
+        let slept = nanos_between(since, &futex::now());
         let full_spin = u64::from(POLL_NANOS.load(Relaxed)) * u64::from(SPIN_MAX);
         if slept > full_spin {
             let limit = BOUND.load(Relaxed);
