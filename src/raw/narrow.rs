@@ -40,7 +40,8 @@ pub(crate) struct Image {
 }
 
 impl Image {
-    /// Byte offset of `private`.
+    /// Byte offset of `private`. (Unused by the model check's copy.)
+    #[cfg_attr(loom, allow(dead_code))]
     pub(crate) const PRIVATE_OFFSET: usize = core::mem::offset_of!(Image, private);
 
     pub(crate) const fn new(value: u32) -> Self {
@@ -63,7 +64,10 @@ impl Image {
         out
     }
 
+    /// For the model check (which compiles this file twice under loom: as
+    /// `raw::imp`, where this is unused, and in `model`).
     #[cfg(loom)]
+    #[allow(dead_code)]
     pub(crate) fn private(&self) -> i32 {
         self.private.load(Relaxed)
     }
