@@ -498,13 +498,31 @@ fn try_zero(sem: &dyn Sem, iters: u64) -> f64 {
 /// Case 3: Ping-pong between this process and a forked child over two
 /// semaphores: µs per round trip. `placement` pins the two processes.
 fn ping_pong(ping: &dyn Sem, pong: &dyn Sem, iters: u64, placement: Placement) -> f64 {
+    let warm = match placement {
+        Placement::Moved { warm } => warm,
+        _ => 0,
+    };
     let pids = in_children(1, |_| {
+        if warm > 0 {
+            pin(0);
+            for _ in 0..warm {
+                ping.acquire();
+                pong.release();
+            }
+        }
         placement.pin_child();
         for _ in 0..iters {
             ping.acquire();
             pong.release();
         }
     });
+    if warm > 0 {
+        pin(0);
+        for _ in 0..warm {
+            ping.release();
+            pong.acquire();
+        }
+    }
     placement.pin_parent();
     let start = Instant::now();
     for _ in 0..iters {
@@ -525,18 +543,22 @@ enum Placement {
     OneCore,
     /// Not pinned (used with background load).
     Free,
+    /// `warm` untimed round trips with both on CPU 0, then parent on CPU 0
+    /// and child on CPU 1: how soon the spin, shrunk to its floor on one
+    /// core, pays again.
+    Moved { warm: u64 },
 }
 
 impl Placement {
     fn pin_parent(self) {
         match self {
-            Placement::OwnCores | Placement::OneCore => pin(0),
+            Placement::OwnCores | Placement::OneCore | Placement::Moved { .. } => pin(0),
             Placement::Free => {}
         }
     }
     fn pin_child(self) {
         match self {
-            Placement::OwnCores => pin(1),
+            Placement::OwnCores | Placement::Moved { .. } => pin(1),
             Placement::OneCore => pin(0),
             Placement::Free => {}
         }
@@ -874,6 +896,17 @@ fn main() {
             Unit::Micros,
             || ping_pong(&c1, &c2, n, Placement::OwnCores),
             || ping_pong(&g1, &g2, n, Placement::OwnCores),
+        );
+        let moved = Placement::Moved {
+            warm: cfg.iters(20_000),
+        };
+        compare(
+            &cfg,
+            r,
+            "3 ping-pong round trip, own cores after one core",
+            Unit::Micros,
+            || ping_pong(&c1, &c2, n, moved),
+            || ping_pong(&g1, &g2, n, moved),
         );
     }
     let n = cfg.iters(50_000);

@@ -36,8 +36,8 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo bench --bench vs_glibc -- --quick | tee "$log"
 rows=$(grep -c '^| [1-7] ' "$log" || true)
-# 2 + 3 ping-pong placements (2 on a one-CPU machine) + 5 contended + 1 + 3 + 2.
-want=16
+# 2 + 4 ping-pong placements (2 on a one-CPU machine) + 5 contended + 1 + 3 + 2.
+want=17
 [ "$(nproc)" -ge 2 ] || want=15
 if [ "$rows" -ne "$want" ]; then
     echo "expected $want benchmark rows, got $rows" >&2

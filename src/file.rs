@@ -138,17 +138,18 @@ pub(crate) enum Publish {
 
 /// Creates a semaphore file holding `value` and publishes it at `path`.
 ///
-/// The complete image is written to a file that has no name yet, mapped, and
-/// only then given its name, so no process can ever open a partially written
-/// semaphore.
+/// The complete image is written to a file that is not yet under the
+/// semaphore's name, mapped, and only then given that name, so no process can
+/// ever open a partially written semaphore.
 ///
-/// For [`Publish::Link`] the file is made with `O_TMPFILE` and named with
-/// `linkat(fd, "", ..., AT_EMPTY_PATH)`: two system calls fewer than a named
-/// temporary file (no temporary name to create and remove). Where that is
-/// not available (a file system without `O_TMPFILE`, or a kernel older than
-/// 6.10 that allows `AT_EMPTY_PATH` only with `CAP_DAC_READ_SEARCH`), the
-/// process falls back, once and for all, to glibc's way: a temporary
-/// `sem.XXXXXX` file, `link`ed to the name and then removed.
+/// For [`Publish::Link`] on Linux 6.10 or later the file is made with
+/// `O_TMPFILE` and named with `linkat(fd, "", ..., AT_EMPTY_PATH)`, which
+/// 6.10 allows without `CAP_DAC_READ_SEARCH`: one system call fewer than a
+/// named temporary file (no temporary name to remove). Older kernels use
+/// glibc's way, a temporary `sem.XXXXXX` file `link`ed to the name and then
+/// removed, even where `O_TMPFILE` would work: before 6.0 an `O_TMPFILE` file
+/// on a tmpfs without POSIX ACLs ignored the umask, which would give a
+/// semaphore wider permissions than glibc's.
 pub(crate) fn create(
     dir: &Directory,
     path: &CStr,
@@ -156,47 +157,99 @@ pub(crate) fn create(
     mode: Mode,
     publish: Publish,
 ) -> Result<Mapping, Error> {
-    use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
-    /// Cleared the first time an unnamed file cannot be made or linked.
-    static UNNAMED: AtomicBool = AtomicBool::new(true);
-
     let image = RawSemaphore::new(value)?;
-    if publish == Publish::Link && UNNAMED.load(Relaxed) {
+    if publish == Publish::Link && unnamed::usable() {
         match create_unnamed(dir, path, &image, mode) {
-            Some(result) => return result,
-            None => UNNAMED.store(false, Relaxed),
+            Unnamed::Done(result) => return result,
+            Unnamed::NotHere => {}
+            Unnamed::Never => unnamed::disable(),
         }
     }
     create_named(dir, path, &image, mode, publish)
 }
 
-/// The `O_TMPFILE` way of [`create`] with [`Publish::Link`]. `None` if this
-/// kernel or file system cannot do it, and the caller should fall back.
-fn create_unnamed(
-    dir: &Directory,
-    path: &CStr,
-    image: &RawSemaphore,
-    mode: Mode,
-) -> Option<Result<Mapping, Error>> {
+/// Whether the process creates semaphores with `O_TMPFILE`: decided from the
+/// kernel's version on first use, and turned off for good if the kernel or
+/// the file system turns out unable to. (That is a per-process decision for
+/// what is a per-file-system property: a process that once creates in a
+/// directory without `O_TMPFILE` goes the slower way everywhere after.)
+mod unnamed {
+    use core::sync::atomic::{AtomicU8, Ordering::Relaxed};
+
+    const UNKNOWN: u8 = 0;
+    const YES: u8 = 1;
+    const NO: u8 = 2;
+    static STATE: AtomicU8 = AtomicU8::new(UNKNOWN);
+
+    pub(super) fn usable() -> bool {
+        match STATE.load(Relaxed) {
+            YES => true,
+            NO => false,
+            _ => {
+                let uname = rustix::system::uname();
+                let yes = super::kernel_version(uname.release().to_bytes()) >= Some((6, 10));
+                STATE.store(if yes { YES } else { NO }, Relaxed);
+                yes
+            }
+        }
+    }
+
+    pub(super) fn disable() {
+        STATE.store(NO, Relaxed);
+    }
+}
+
+/// `(major, minor)` from a kernel release string such as `6.10.2-arch1`.
+fn kernel_version(release: &[u8]) -> Option<(u32, u32)> {
+    fn number(s: &[u8]) -> Option<(u32, &[u8])> {
+        let digits = s.iter().take_while(|b| b.is_ascii_digit()).count();
+        let mut n: u32 = 0;
+        for &b in &s[..digits] {
+            n = n.checked_mul(10)?.checked_add(u32::from(b - b'0'))?;
+        }
+        (digits > 0).then_some((n, &s[digits..]))
+    }
+    let (major, rest) = number(release)?;
+    let (minor, _) = number(rest.strip_prefix(b".")?)?;
+    Some((major, minor))
+}
+
+/// What [`create_unnamed`] did.
+enum Unnamed {
+    /// Created and published the semaphore, or failed for a reason the named
+    /// way would fail for too.
+    Done(Result<Mapping, Error>),
+    /// Refused for this call (a sandbox or security module may refuse
+    /// `O_TMPFILE` and still allow plain files): try the named way, which
+    /// reports the real error if there is one.
+    NotHere,
+    /// This kernel or file system cannot do it: use the named way from now on.
+    Never,
+}
+
+/// The `O_TMPFILE` way of [`create`] with [`Publish::Link`].
+fn create_unnamed(dir: &Directory, path: &CStr, image: &RawSemaphore, mode: Mode) -> Unnamed {
     let flags = OFlags::RDWR | OFlags::TMPFILE | OFlags::CLOEXEC;
     let fd = match fs::open(CPath::directory(dir).as_c_str(), flags, mode) {
         Ok(fd) => fd,
         // No O_TMPFILE: EOPNOTSUPP from the file system; EISDIR or EINVAL
-        // from kernels before 3.11, which see O_DIRECTORY | O_RDWR.
-        Err(Errno::OPNOTSUPP | Errno::ISDIR | Errno::INVAL) => return None,
-        Err(e) => return Some(Err(e.into())),
+        // from a kernel that does not know the flag.
+        Err(Errno::OPNOTSUPP | Errno::ISDIR | Errno::INVAL) => return Unnamed::Never,
+        Err(Errno::PERM | Errno::ACCESS | Errno::NOSYS) => return Unnamed::NotHere,
+        Err(e) => return Unnamed::Done(Err(e.into())),
     };
     let mapping = match write_image(&fd, image).and_then(|()| map(&fd, false)) {
         Ok(mapping) => mapping,
-        Err(e) => return Some(Err(e)),
+        Err(e) => return Unnamed::Done(Err(e)),
     };
     match fs::linkat(&fd, c"", fs::CWD, path, fs::AtFlags::EMPTY_PATH) {
-        Ok(()) => Some(Ok(mapping)),
-        // ENOENT: AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH before Linux 6.10;
-        // EPERM, EACCES: refused by a security module. The named way may
-        // still work, and if not it reports the error itself.
-        Err(Errno::NOENT | Errno::PERM | Errno::ACCESS) => None,
-        Err(e) => Some(Err(e.into())),
+        Ok(()) => Unnamed::Done(Ok(mapping)),
+        // ENOENT: the kernel wants CAP_DAC_READ_SEARCH for AT_EMPTY_PATH
+        // after all (a backport, or a vendor kernel); EPERM, EACCES: refused
+        // by a security module. The named way may still work, and if not it
+        // reports the error itself.
+        Err(Errno::NOENT | Errno::PERM | Errno::ACCESS) => Unnamed::Never,
+        Err(e) => Unnamed::Done(Err(e.into())),
     }
 }
 
@@ -363,10 +416,32 @@ mod tests {
 
     #[test]
     fn unnamed_creation_publishes_a_complete_file() {
+        if !unnamed::usable() {
+            // Only `create_named` runs on this kernel; its test covers it.
+            std::eprintln!("kernel older than 6.10: O_TMPFILE creation is not used here");
+            assert!(kernel_version(rustix::system::uname().release().to_bytes()) < Some((6, 10)));
+            return;
+        }
         check_creation("unnamed", |dir, path, image| {
-            create_unnamed(dir, path, image, Mode::from_raw_mode(0o600))
-                .expect("O_TMPFILE and AT_EMPTY_PATH work on tmpfs here")
+            match create_unnamed(dir, path, image, Mode::from_raw_mode(0o600)) {
+                Unnamed::Done(result) => result,
+                _ => panic!("O_TMPFILE and AT_EMPTY_PATH refused on tmpfs on Linux >= 6.10"),
+            }
         });
+    }
+
+    #[test]
+    fn kernel_versions() {
+        assert_eq!(kernel_version(b"6.18.44-fc-v782"), Some((6, 18)));
+        assert_eq!(kernel_version(b"6.10"), Some((6, 10)));
+        assert_eq!(kernel_version(b"5.4.0-150-generic"), Some((5, 4)));
+        assert_eq!(kernel_version(b"4.19.325-cip-rt"), Some((4, 19)));
+        for bad in [&b""[..], b"6", b"6.", b"x.1", b".5", b"99999999999.1"] {
+            assert_eq!(kernel_version(bad), None, "{bad:?}");
+        }
+        assert!(kernel_version(b"6.9.12") < Some((6, 10)));
+        assert!(kernel_version(b"7.0.1") >= Some((6, 10)));
+        assert!(None < Some((6, 10)), "an unknown version counts as old");
     }
 
     #[test]
