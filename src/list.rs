@@ -560,13 +560,13 @@ pub(crate) fn decode(bytes: &[u8; RawSemaphore::SIZE]) -> Decoded {
             Decoded {
                 value: data as u32,
                 waiters: (data >> 32) as u32,
-                private: i32::from_ne_bytes(word(8)),
+                private: i32::from_ne_bytes(word(RawSemaphore::PRIVATE_OFFSET)),
             }
         }
         Layout::Narrow => Decoded {
             value: u32::from_ne_bytes(word(0)) >> 1,
             waiters: u32::from_ne_bytes(word(12)),
-            private: i32::from_ne_bytes(word(4)),
+            private: i32::from_ne_bytes(word(RawSemaphore::PRIVATE_OFFSET)),
         },
     }
 }

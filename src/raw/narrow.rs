@@ -39,10 +39,14 @@ pub(crate) struct Image {
     nwaiters: AtomicU32,
 }
 
+// The Rust struct is the file's image (not under the model checker, whose
+// atomics are larger).
+#[cfg(not(loom))]
+const _: () = assert!(core::mem::offset_of!(Image, private) == Image::PRIVATE_OFFSET);
+
 impl Image {
-    /// Byte offset of `private`. (Unused by the model check's copy.)
-    #[cfg_attr(loom, allow(dead_code))]
-    pub(crate) const PRIVATE_OFFSET: usize = core::mem::offset_of!(Image, private);
+    /// Byte offset of `private` in the file (the table above).
+    pub(crate) const PRIVATE_OFFSET: usize = 4;
 
     pub(crate) const fn new(value: u32) -> Self {
         Image {
@@ -62,14 +66,6 @@ impl Image {
         out[8..12].copy_from_slice(&self.pad.load(Relaxed).to_ne_bytes());
         out[12..16].copy_from_slice(&self.nwaiters.load(Relaxed).to_ne_bytes());
         out
-    }
-
-    /// For the model check (which compiles this file twice under loom: as
-    /// `raw::imp`, where this is unused, and in `model`).
-    #[cfg(loom)]
-    #[allow(dead_code)]
-    pub(crate) fn private(&self) -> i32 {
-        self.private.load(Relaxed)
     }
 
     pub(crate) fn value(&self) -> u32 {

@@ -41,10 +41,14 @@ pub(crate) struct Image {
     reserved: [AtomicU32; 4],
 }
 
+// The Rust struct is the file's image (not under the model checker, whose
+// atomics are larger).
+#[cfg(not(loom))]
+const _: () = assert!(core::mem::offset_of!(Image, private) == Image::PRIVATE_OFFSET);
+
 impl Image {
-    /// Byte offset of `private`. (Unused by the model check's copy.)
-    #[cfg_attr(loom, allow(dead_code))]
-    pub(crate) const PRIVATE_OFFSET: usize = core::mem::offset_of!(Image, private);
+    /// Byte offset of `private` in the file (the table above).
+    pub(crate) const PRIVATE_OFFSET: usize = 8;
 
     pub(crate) const fn new(value: u32) -> Self {
         Image {
@@ -87,14 +91,6 @@ impl Image {
             out[16 + 4 * i..20 + 4 * i].copy_from_slice(&word.load(Relaxed).to_ne_bytes());
         }
         out
-    }
-
-    /// For the model check (which compiles this file twice under loom: as
-    /// `raw::imp`, where this is unused, and in `model`).
-    #[cfg(loom)]
-    #[allow(dead_code)]
-    pub(crate) fn private(&self) -> i32 {
-        self.private.load(Relaxed)
     }
 
     pub(crate) fn value(&self) -> u32 {
