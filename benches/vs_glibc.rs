@@ -450,23 +450,50 @@ fn compare(
     mut crate_run: impl FnMut() -> f64,
     mut glibc_run: impl FnMut() -> f64,
 ) {
+    let mut turn = 0;
+    compare_both(cfg, report, case, unit, || {
+        turn += 1;
+        in_turn(turn, &mut crate_run, &mut glibc_run)
+    });
+}
+
+/// [`compare`] for a measurement that yields both sides' figures of one run
+/// at once, `(crate, glibc)`.
+fn compare_both(
+    cfg: &Config,
+    report: &mut Report,
+    case: &str,
+    unit: Unit,
+    mut both: impl FnMut() -> (f64, f64),
+) {
     if !cfg.filter.is_empty() && !cfg.filter.iter().any(|f| case.contains(f.as_str())) {
         return;
     }
     // One untimed warm-up of each side.
-    crate_run();
-    glibc_run();
+    both();
     let (mut c, mut g) = (Vec::new(), Vec::new());
-    for run in 0..cfg.runs {
-        if run % 2 == 0 {
-            c.push(crate_run());
-            g.push(glibc_run());
-        } else {
-            g.push(glibc_run());
-            c.push(crate_run());
-        }
+    for _ in 0..cfg.runs {
+        let (crate_figure, glibc_figure) = both();
+        c.push(crate_figure);
+        g.push(glibc_figure);
     }
     report.row(case, unit, &mut c, &mut g);
+}
+
+/// Runs both sides once, the crate's first on odd turns and glibc's first on
+/// even ones, so that neither side always runs on the machine the other left.
+fn in_turn<C, G>(
+    turn: usize,
+    crate_side: impl FnOnce() -> C,
+    glibc_side: impl FnOnce() -> G,
+) -> (C, G) {
+    if turn % 2 == 1 {
+        let c = crate_side();
+        (c, glibc_side())
+    } else {
+        let g = glibc_side();
+        (crate_side(), g)
+    }
 }
 
 fn nanos_per(iters: u64, elapsed: Duration) -> f64 {
@@ -502,33 +529,33 @@ fn ping_pong(ping: &dyn Sem, pong: &dyn Sem, iters: u64, placement: Placement) -
         Placement::Moved { warm } => warm,
         _ => 0,
     };
-    let pids = in_children(1, |_| {
-        if warm > 0 {
-            pin(0);
-            for _ in 0..warm {
-                ping.acquire();
-                pong.release();
-            }
-        }
-        placement.pin_child();
-        for _ in 0..iters {
+    let answer = |rounds| {
+        for _ in 0..rounds {
             ping.acquire();
             pong.release();
         }
-    });
-    if warm > 0 {
-        pin(0);
-        for _ in 0..warm {
+    };
+    let call = |rounds| {
+        for _ in 0..rounds {
             ping.release();
             pong.acquire();
         }
+    };
+    let pids = in_children(1, |_| {
+        if warm > 0 {
+            pin(0);
+            answer(warm);
+        }
+        placement.pin_child();
+        answer(iters);
+    });
+    if warm > 0 {
+        pin(0);
+        call(warm);
     }
     placement.pin_parent();
     let start = Instant::now();
-    for _ in 0..iters {
-        ping.release();
-        pong.acquire();
-    }
+    call(iters);
     let elapsed = start.elapsed();
     unpin();
     reap(pids);
@@ -749,46 +776,12 @@ fn lateness(crate_sem: &dyn Sem, glibc_sem: &dyn Sem, samples: usize) -> (Vec<f6
         assert!(took >= timeout, "returned early: {took:?}");
         (took - timeout).as_nanos() as f64 / 1000.0
     };
-    let (mut c, mut g) = (Vec::with_capacity(samples), Vec::with_capacity(samples));
-    for i in 0..samples {
-        if i % 2 == 0 {
-            c.push(late(crate_sem));
-            g.push(late(glibc_sem));
-        } else {
-            g.push(late(glibc_sem));
-            c.push(late(crate_sem));
-        }
-    }
+    let (mut c, mut g): (Vec<f64>, Vec<f64>) = (1..=samples)
+        .map(|turn| in_turn(turn, || late(crate_sem), || late(glibc_sem)))
+        .unzip();
     c.sort_by(f64::total_cmp);
     g.sort_by(f64::total_cmp);
     (c, g)
-}
-
-/// A pair of closures for [`compare`] over one measurement that yields both
-/// sides' figures at once: whichever side is asked first runs it, and the
-/// other side is handed its figure.
-fn paired(both: impl FnMut() -> (f64, f64)) -> (impl FnMut() -> f64, impl FnMut() -> f64) {
-    use std::cell::{Cell, RefCell};
-    use std::rc::Rc;
-    // (which side's figure is waiting: true for the crate's, the figure)
-    let waiting: Rc<Cell<Option<(bool, f64)>>> = Rc::default();
-    let both = Rc::new(RefCell::new(both));
-    let side = |crate_side: bool| {
-        let (waiting, both) = (Rc::clone(&waiting), Rc::clone(&both));
-        move || match waiting.take() {
-            Some((side, figure)) => {
-                assert_eq!(side, crate_side, "sides asked out of turn");
-                figure
-            }
-            None => {
-                let (c, g) = (both.borrow_mut())();
-                let (mine, other) = if crate_side { (c, g) } else { (g, c) };
-                waiting.set(Some((!crate_side, other)));
-                mine
-            }
-        }
-    };
-    (side(true), side(false))
 }
 
 fn percentile(sorted: &[f64], pct: f64) -> f64 {
@@ -1011,17 +1004,15 @@ fn main() {
     // 7.
     let samples = if cfg.quick { 20 } else { 500 };
     for (label, pct) in [("p50", 50.0), ("p99", 99.0)] {
-        let (crate_run, glibc_run) = paired(|| {
-            let (c, g) = lateness(&cz, &gz, samples);
-            (percentile(&c, pct), percentile(&g, pct))
-        });
-        compare(
+        compare_both(
             &cfg,
             r,
             &format!("7 1 ms timed acquire: lateness {label}"),
             Unit::Micros,
-            crate_run,
-            glibc_run,
+            || {
+                let (c, g) = lateness(&cz, &gz, samples);
+                (percentile(&c, pct), percentile(&g, pct))
+            },
         );
     }
 
