@@ -1,4 +1,5 @@
 //! The crate's error type: a kind callers can match on, the errno behind it,
+//! the operation that failed, the semaphore's name (inline, no allocation)
 //! and a short static description of the cause.
 
 use core::fmt;
@@ -8,7 +9,8 @@ use rustix::io::Errno;
 /// What went wrong, in terms a caller can act on.
 ///
 /// Every [`Error`] carries one of these, plus the errno that a C program
-/// calling glibc's `sem_*` would have seen for the same cause.
+/// calling glibc's `sem_*` would have seen for the same cause. Each kind has
+/// one errno, except where glibc itself tells two causes apart (noted below).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -17,27 +19,33 @@ pub enum ErrorKind {
     AlreadyExists,
     /// No semaphore has that name
     /// ([`Existence::OpenExisting`](crate::Existence::OpenExisting), or
-    /// [`unlink`](crate::unlink) of a missing name). errno `ENOENT`.
+    /// [`unlink`](crate::unlink) of a missing name), or the directory given
+    /// to [`OpenOptions::directory`](crate::OpenOptions::directory) does not
+    /// exist. errno `ENOENT`.
     NotFound,
     /// The file's or the directory's permissions forbid the operation.
-    /// errno `EACCES` (or `EPERM` from the kernel).
+    /// errno `EACCES`, also where the kernel said `EPERM` (as glibc's
+    /// `sem_unlink` reports it).
     PermissionDenied,
-    /// The name is empty, contains `/` after its leading slashes or a NUL
-    /// byte, or is longer than [`NAME_MAX`](crate::NAME_MAX) bytes.
-    /// errno `EINVAL` or `ENAMETOOLONG`.
+    /// The name is empty, or contains `/` after its leading slashes or a NUL
+    /// byte (errno `EINVAL`), or is longer than [`NAME_MAX`](crate::NAME_MAX)
+    /// bytes (errno `ENAMETOOLONG`).
     InvalidName,
     /// An argument is out of range: an initial value above
-    /// [`VALUE_MAX`](crate::VALUE_MAX), an unusable directory. errno `EINVAL`.
+    /// [`VALUE_MAX`](crate::VALUE_MAX), or a directory path that is empty, too
+    /// long, not a directory or not a memory file system. errno `EINVAL`.
     InvalidArgument,
     /// A release would raise the value above [`VALUE_MAX`](crate::VALUE_MAX);
     /// nothing was changed. errno `EOVERFLOW`.
     Overflow,
     /// The file at the semaphore's path is not a valid semaphore for this
-    /// target: not a regular file (a symbolic link, directory, FIFO, ...), the
-    /// wrong size, or a header that glibc would not have written.
-    /// errno `EINVAL`, `ELOOP` or `EISDIR`.
+    /// target. errno as glibc reports each cause: `ELOOP` for a symbolic
+    /// link, `EISDIR` for a directory, `ENXIO` for a socket or device, and
+    /// `EINVAL` for any other file type, the wrong size, or a header that
+    /// glibc would not have written.
     InvalidObject,
-    /// Any other operating-system error; see [`Error::raw_os_error`].
+    /// Any other operating-system error (out of memory, no space left in the
+    /// tmpfs, an interrupted wait); see [`Error::raw_os_error`].
     Os,
 }
 
@@ -56,48 +64,208 @@ impl ErrorKind {
     }
 }
 
-/// An error from this crate: an [`ErrorKind`], the errno and, where it
-/// helps, a few words on the cause.
+/// The operation an [`Error`] came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Operation {
+    /// Opening an existing semaphore (`sem_open` without `O_CREAT`, or the
+    /// opening step of [`Existence::OpenOrCreate`](crate::Existence)).
+    Open,
+    /// Creating a semaphore (`sem_open` with `O_CREAT`).
+    Create,
+    /// Removing a name (`sem_unlink`).
+    Unlink,
+    /// Taking a token (`sem_wait` and its variants).
+    Acquire,
+    /// Giving tokens back (`sem_post`).
+    Release,
+    /// Making a semaphore in memory (`sem_init`).
+    Init,
+    /// Listing or inspecting the semaphore directory.
+    List,
+}
+
+impl Operation {
+    /// A short verb for messages: `"open"`, `"create"`, `"unlink"`,
+    /// `"acquire"`, `"release"`, `"init"`, `"list"`.
+    ///
+    /// ```
+    /// assert_eq!(named_semaphores::Operation::Unlink.as_str(), "unlink");
+    /// ```
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Operation::Open => "open",
+            Operation::Create => "create",
+            Operation::Unlink => "unlink",
+            Operation::Acquire => "acquire",
+            Operation::Release => "release",
+            Operation::Init => "init",
+            Operation::List => "list",
+        }
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error from this crate: an [`ErrorKind`], the errno, the
+/// [`Operation`] that failed, the semaphore's name and, where it helps, a few
+/// words on the cause. Printed, it reads
+/// `open "/jobs": permission denied (os error 13)`.
+///
+/// The name is kept inline, so making an error never allocates: its first
+/// [`Error::NAME_INLINE`] bytes, which is all of any name most programs use
+/// (a longer one is cut at a character boundary, and the message marks the
+/// cut with `...`). An `Error` is 64 bytes on 64-bit targets, and `Copy`.
 ///
 /// ```
-/// use named_semaphores::{ErrorKind, NamedSemaphore};
+/// use named_semaphores::{ErrorKind, NamedSemaphore, Operation};
 ///
 /// let err = NamedSemaphore::open("a/b").unwrap_err();
 /// assert_eq!(err.kind(), ErrorKind::InvalidName);
+/// assert_eq!(err.operation(), Some(Operation::Open));
 /// assert_eq!(err.raw_os_error(), 22); // EINVAL, as glibc's sem_open reports it
-/// println!("{err}");
+/// assert_eq!(
+///     err.to_string(),
+///     r#"open "a/b": invalid semaphore name ('/' inside the name) (os error 22)"#
+/// );
 /// ```
+///
+/// # Using `?` in functions returning `std::io::Result`
+///
+/// With the `std` feature, `Error` converts into [`std::io::Error`], so `?`
+/// works there. Without it (`no_std` builds) there is no `std::io::Error` to
+/// convert into: match on [`Error::kind`], or turn on `std` in `Cargo.toml`
+/// (`named-semaphores = { version = "0.1", features = ["std"] }`).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Error {
-    kind: ErrorKind,
-    errno: Errno,
     detail: &'static str,
+    errno: Errno,
+    kind: ErrorKind,
+    op: Option<Operation>,
+    name: InlineName,
+}
+
+/// The first [`Error::NAME_INLINE`] bytes of a name, and whether it was cut.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct InlineName {
+    /// Bytes used in `buf`; 0 for no name.
+    len: u8,
+    truncated: bool,
+    buf: [u8; Error::NAME_INLINE],
+}
+
+impl InlineName {
+    const NONE: InlineName = InlineName {
+        len: 0,
+        truncated: false,
+        buf: [0; Error::NAME_INLINE],
+    };
+
+    fn new(name: &str) -> Self {
+        let mut len = name.len().min(Error::NAME_INLINE);
+        while !name.is_char_boundary(len) {
+            len -= 1;
+        }
+        let mut buf = [0; Error::NAME_INLINE];
+        buf[..len].copy_from_slice(&name.as_bytes()[..len]);
+        InlineName {
+            // An empty name is recorded as none; `len` fits: NAME_INLINE < 256.
+            len: len as u8,
+            truncated: len < name.len(),
+            buf,
+        }
+    }
+
+    fn get(&self) -> Option<&str> {
+        // `buf[..len]` was copied from a `&str` up to a character boundary;
+        // the fallback is unreachable.
+        (self.len > 0)
+            .then(|| core::str::from_utf8(&self.buf[..usize::from(self.len)]).unwrap_or(""))
+    }
 }
 
 impl Error {
+    /// How many bytes of the semaphore's name an error keeps: enough for
+    /// the names most programs use, small enough that an `Error` stays 64
+    /// bytes.
+    pub const NAME_INLINE: usize = 42;
+
     pub(crate) const fn new(kind: ErrorKind, errno: Errno, detail: &'static str) -> Self {
         Error {
-            kind,
-            errno,
             detail,
+            errno,
+            kind,
+            op: None,
+            name: InlineName::NONE,
         }
     }
 
     /// Classifies an errno returned by a system call on the semaphore's path.
+    /// `EPERM` becomes `EACCES`, as `sem_unlink` reports it, so that
+    /// [`ErrorKind::PermissionDenied`] always carries one errno.
     pub(crate) fn from_errno(errno: Errno) -> Self {
-        let (kind, detail) = match errno {
-            Errno::EXIST => (ErrorKind::AlreadyExists, ""),
-            Errno::NOENT => (ErrorKind::NotFound, ""),
-            Errno::ACCESS | Errno::PERM => (ErrorKind::PermissionDenied, ""),
-            Errno::LOOP => (ErrorKind::InvalidObject, "a symbolic link is at the name"),
-            Errno::ISDIR => (ErrorKind::InvalidObject, "a directory is at the name"),
+        let (kind, errno, detail) = match errno {
+            Errno::EXIST => (ErrorKind::AlreadyExists, errno, ""),
+            Errno::NOENT => (ErrorKind::NotFound, errno, ""),
+            Errno::ACCESS | Errno::PERM => (ErrorKind::PermissionDenied, Errno::ACCESS, ""),
+            Errno::LOOP => (
+                ErrorKind::InvalidObject,
+                errno,
+                "a symbolic link is at the name",
+            ),
+            Errno::ISDIR => (
+                ErrorKind::InvalidObject,
+                errno,
+                "a directory is at the name",
+            ),
             Errno::NXIO => (
                 ErrorKind::InvalidObject,
+                errno,
                 "a socket or device is at the name",
             ),
-            _ => (ErrorKind::Os, ""),
+            _ => (ErrorKind::Os, errno, ""),
         };
         Error::new(kind, errno, detail)
+    }
+
+    /// An error for the errno value `errno` (as `errno` holds it in C), of
+    /// the kind this crate gives that errno from a system call on a
+    /// semaphore's path. It names no operation.
+    ///
+    /// ```
+    /// use named_semaphores::{Error, ErrorKind};
+    ///
+    /// assert_eq!(Error::from_raw_os_error(2).kind(), ErrorKind::NotFound);
+    /// assert_eq!(Error::from_raw_os_error(1).raw_os_error(), 13); // EPERM as EACCES
+    /// ```
+    #[must_use]
+    pub fn from_raw_os_error(errno: i32) -> Self {
+        Error::from_errno(Errno::from_raw_os_error(errno))
+    }
+
+    /// Records the operation that failed (kept if one is already recorded).
+    #[cold]
+    pub(crate) const fn during(mut self, op: Operation) -> Self {
+        if self.op.is_none() {
+            self.op = Some(op);
+        }
+        self
+    }
+
+    /// Records the operation that failed and the semaphore's name (a name
+    /// already recorded is kept).
+    #[cold]
+    pub(crate) fn on(self, op: Operation, name: &str) -> Self {
+        let mut err = self.during(op);
+        if err.name.len == 0 {
+            err.name = InlineName::new(name);
+        }
+        err
     }
 
     /// What kind of error this is.
@@ -112,19 +280,55 @@ impl Error {
     pub fn raw_os_error(&self) -> i32 {
         self.errno.raw_os_error()
     }
-}
 
-impl From<Errno> for Error {
-    fn from(errno: Errno) -> Self {
-        Error::from_errno(errno)
+    /// The operation that failed; `None` only for an error made by
+    /// [`Error::from_raw_os_error`].
+    #[must_use]
+    pub fn operation(&self) -> Option<Operation> {
+        self.op
+    }
+
+    /// The name of the semaphore the failed operation was on, in its
+    /// canonical `/NAME` form (or as given, if it was not a valid name); at
+    /// most its first [`Error::NAME_INLINE`] bytes ([`name_is_cut`] tells).
+    /// `None` for operations on a [`RawSemaphore`](crate::RawSemaphore),
+    /// which has no name.
+    ///
+    /// [`name_is_cut`]: Error::name_is_cut
+    ///
+    /// ```
+    /// use named_semaphores::NamedSemaphore;
+    ///
+    /// let err = NamedSemaphore::open("surely-nobody-made-this-one").unwrap_err();
+    /// assert_eq!(err.name(), Some("/surely-nobody-made-this-one"));
+    /// assert!(!err.name_is_cut());
+    /// ```
+    #[must_use]
+    pub fn name(&self) -> Option<&str> {
+        self.name.get()
+    }
+
+    /// Whether [`name`](Error::name) is only the start of a longer name.
+    #[must_use]
+    pub fn name_is_cut(&self) -> bool {
+        self.name.truncated
     }
 }
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut s = f.debug_struct("Error");
-        s.field("kind", &self.kind)
-            .field("errno", &self.errno.raw_os_error());
+        s.field("kind", &self.kind);
+        if let Some(op) = self.op {
+            s.field("operation", &op);
+        }
+        if let Some(name) = self.name() {
+            s.field("name", &name);
+            if self.name_is_cut() {
+                s.field("name_is_cut", &true);
+            }
+        }
+        s.field("errno", &self.errno.raw_os_error());
         if !self.detail.is_empty() {
             s.field("detail", &self.detail);
         }
@@ -132,8 +336,21 @@ impl fmt::Debug for Error {
     }
 }
 
+/// `open "/jobs": permission denied (os error 13)`: the operation, the name
+/// where known, what went wrong, a detail where there is one, the errno.
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(op) = self.op {
+            f.write_str(op.as_str())?;
+        }
+        if let Some(name) = self.name() {
+            let cut = if self.name_is_cut() { "..." } else { "" };
+            let space = if self.op.is_some() { " " } else { "" };
+            write!(f, "{space}{name:?}{cut}")?;
+        }
+        if self.op.is_some() || self.name().is_some() {
+            f.write_str(": ")?;
+        }
         f.write_str(self.kind.describe())?;
         if !self.detail.is_empty() {
             write!(f, " ({})", self.detail)?;
@@ -147,8 +364,8 @@ impl core::error::Error for Error {}
 #[cfg(feature = "std")]
 impl From<Error> for std::io::Error {
     /// Converts to an [`std::io::Error`] of the matching
-    /// [`std::io::ErrorKind`]. Errors that came from the kernel keep their
-    /// [`raw_os_error`](std::io::Error::raw_os_error).
+    /// [`std::io::ErrorKind`], keeping the whole message (operation, name,
+    /// cause). Use [`Error::raw_os_error`] before converting for the errno.
     fn from(err: Error) -> Self {
         use std::io::ErrorKind as Io;
         let kind = match err.kind {
@@ -156,16 +373,75 @@ impl From<Error> for std::io::Error {
                 Io::InvalidInput
             }
             ErrorKind::InvalidObject => Io::InvalidData,
-            ErrorKind::AlreadyExists | ErrorKind::NotFound | ErrorKind::PermissionDenied
-                if err.detail.is_empty() =>
-            {
-                return std::io::Error::from_raw_os_error(err.raw_os_error())
-            }
             ErrorKind::AlreadyExists => Io::AlreadyExists,
             ErrorKind::NotFound => Io::NotFound,
             ErrorKind::PermissionDenied => Io::PermissionDenied,
-            ErrorKind::Os => return std::io::Error::from_raw_os_error(err.raw_os_error()),
+            ErrorKind::Os => std::io::Error::from_raw_os_error(err.raw_os_error()).kind(),
         };
         std::io::Error::new(kind, err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::ToString;
+
+    #[test]
+    fn messages_name_the_operation_and_the_semaphore() {
+        let err = Error::from_errno(Errno::PERM).on(Operation::Unlink, "/jobs");
+        assert_eq!(err.kind(), ErrorKind::PermissionDenied);
+        assert_eq!(err.raw_os_error(), 13, "EPERM is reported as EACCES");
+        assert_eq!(
+            err.to_string(),
+            "unlink \"/jobs\": permission denied (os error 13)"
+        );
+        let raw = Error::from_errno(Errno::NOENT).during(Operation::Acquire);
+        assert_eq!(
+            raw.to_string(),
+            "acquire: semaphore does not exist (os error 2)"
+        );
+    }
+
+    #[test]
+    fn the_first_operation_and_name_recorded_win() {
+        let err = Error::from_errno(Errno::NOENT)
+            .on(Operation::Create, "/a")
+            .on(Operation::Open, "/b");
+        assert_eq!(
+            (err.operation(), err.name()),
+            (Some(Operation::Create), Some("/a"))
+        );
+        let bare = Error::from_raw_os_error(Errno::NOENT.raw_os_error());
+        assert_eq!((bare.operation(), bare.name()), (None, None));
+        assert_eq!(bare.to_string(), "semaphore does not exist (os error 2)");
+    }
+
+    #[test]
+    fn long_names_are_cut_at_a_character_boundary() {
+        let long = "/".to_string() + &"é".repeat(100);
+        let err = Error::from_errno(Errno::NOENT).on(Operation::Open, &long);
+        let kept = err.name().unwrap();
+        assert!(err.name_is_cut() && long.starts_with(kept));
+        assert!(kept.len() <= Error::NAME_INLINE && kept.len() >= Error::NAME_INLINE - 1);
+        assert!(err
+            .to_string()
+            .starts_with(&std::format!("open {kept:?}...: ")));
+        let exact = "x".repeat(Error::NAME_INLINE);
+        let err = Error::from_errno(Errno::NOENT).on(Operation::Open, &exact);
+        assert_eq!(
+            (err.name(), err.name_is_cut()),
+            (Some(exact.as_str()), false)
+        );
+    }
+
+    #[test]
+    fn small_and_copy() {
+        #[cfg(target_pointer_width = "64")]
+        assert_eq!(core::mem::size_of::<Error>(), 64);
+        #[cfg(target_pointer_width = "32")]
+        assert!(core::mem::size_of::<Error>() <= 56);
+        fn copy<T: Copy>() {}
+        copy::<Error>();
     }
 }

@@ -50,11 +50,6 @@ impl Mapping {
     pub(crate) fn id(&self) -> (u64, u64) {
         self.id
     }
-
-    /// Whether `path` currently names the file this mapping was made from.
-    pub(crate) fn is_at(&self, path: &CStr) -> bool {
-        fs::lstat(path).is_ok_and(|st| file_id(&st) == self.id)
-    }
 }
 
 impl Drop for Mapping {
@@ -82,7 +77,7 @@ fn invalid_object(detail: &'static str) -> Error {
 
 /// Checks the descriptor is a semaphore file and maps it.
 fn map(fd: &OwnedFd, check_header: bool) -> Result<Mapping, Error> {
-    let st = fs::fstat(fd)?;
+    let st = fs::fstat(fd).map_err(Error::from_errno)?;
     if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
         return Err(invalid_object("not a regular file"));
     }
@@ -91,7 +86,8 @@ fn map(fd: &OwnedFd, check_header: bool) -> Result<Mapping, Error> {
     }
     if check_header {
         let mut private = [0u8; 4];
-        let read = rio::pread(fd, &mut private, RawSemaphore::PRIVATE_OFFSET as u64)?;
+        let read = rio::pread(fd, &mut private, RawSemaphore::PRIVATE_OFFSET as u64)
+            .map_err(Error::from_errno)?;
         if read != private.len() || i32::from_ne_bytes(private) != FUTEX_SHARED {
             return Err(invalid_object("private field is not 128"));
         }
@@ -107,9 +103,10 @@ fn map(fd: &OwnedFd, check_header: bool) -> Result<Mapping, Error> {
             MapFlags::SHARED,
             fd,
             0,
-        )?
+        )
+        .map_err(Error::from_errno)?
     };
-    let sem = NonNull::new(ptr.cast::<RawSemaphore>()).ok_or(Errno::NOMEM)?;
+    let sem = NonNull::new(ptr.cast::<RawSemaphore>()).ok_or(Error::from_errno(Errno::NOMEM))?;
     let mapping = Mapping {
         sem,
         id: file_id(&st),
@@ -122,7 +119,7 @@ fn map(fd: &OwnedFd, check_header: bool) -> Result<Mapping, Error> {
 /// block the open), then validates and maps it.
 pub(crate) fn open(path: &CStr) -> Result<Mapping, Error> {
     let flags = OFlags::RDWR | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK;
-    let fd = fs::open(path, flags, Mode::empty())?;
+    let fd = fs::open(path, flags, Mode::empty()).map_err(Error::from_errno)?;
     map(&fd, true)
 }
 
@@ -236,7 +233,7 @@ fn create_unnamed(dir: &Directory, path: &CStr, image: &RawSemaphore, mode: Mode
         // from a kernel that does not know the flag.
         Err(Errno::OPNOTSUPP | Errno::ISDIR | Errno::INVAL) => return Unnamed::Never,
         Err(Errno::PERM | Errno::ACCESS | Errno::NOSYS) => return Unnamed::NotHere,
-        Err(e) => return Unnamed::Done(Err(e.into())),
+        Err(e) => return Unnamed::Done(Err(Error::from_errno(e))),
     };
     let mapping = match write_image(&fd, image).and_then(|()| map(&fd, false)) {
         Ok(mapping) => mapping,
@@ -249,7 +246,7 @@ fn create_unnamed(dir: &Directory, path: &CStr, image: &RawSemaphore, mode: Mode
         // by a security module. The named way may still work, and if not it
         // reports the error itself.
         Err(Errno::NOENT | Errno::PERM | Errno::ACCESS) => Unnamed::Never,
-        Err(e) => Unnamed::Done(Err(e.into())),
+        Err(e) => Unnamed::Done(Err(Error::from_errno(e))),
     }
 }
 
@@ -267,8 +264,8 @@ fn create_named(
     drop(fd);
     let published = result.and_then(|mapping| {
         match publish {
-            Publish::Link => fs::link(tmp.as_c_str(), path)?,
-            Publish::Replace => fs::rename(tmp.as_c_str(), path)?,
+            Publish::Link => fs::link(tmp.as_c_str(), path).map_err(Error::from_errno)?,
+            Publish::Replace => fs::rename(tmp.as_c_str(), path).map_err(Error::from_errno)?,
         }
         Ok(mapping)
     });
@@ -286,7 +283,7 @@ fn create_temporary(dir: &Directory, mode: Mode) -> Result<(CPath, OwnedFd), Err
         match fs::open(tmp.as_c_str(), flags, mode) {
             Ok(fd) => return Ok((tmp, fd)),
             Err(Errno::EXIST) => continue,
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(Error::from_errno(e)),
         }
     }
     Err(Error::new(
@@ -336,10 +333,10 @@ fn write_image(fd: impl AsFd, image: &RawSemaphore) -> Result<(), Error> {
     let mut rest = &bytes[..];
     while !rest.is_empty() {
         match rio::write(&fd, rest) {
-            Ok(0) => return Err(Errno::NOSPC.into()),
+            Ok(0) => return Err(Error::from_errno(Errno::NOSPC)),
             Ok(n) => rest = &rest[n..],
             Err(Errno::INTR) => {}
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(Error::from_errno(e)),
         }
     }
     Ok(())
@@ -347,29 +344,123 @@ fn write_image(fd: impl AsFd, image: &RawSemaphore) -> Result<(), Error> {
 
 /// Removes the name, as `sem_unlink` does (`EPERM` is reported as `EACCES`).
 pub(crate) fn unlink(path: &CStr) -> Result<(), Error> {
-    match fs::unlink(path) {
-        Ok(()) => Ok(()),
-        Err(Errno::PERM) => Err(Errno::ACCESS.into()),
-        Err(e) => Err(e.into()),
+    fs::unlink(path).map_err(Error::from_errno)
+}
+
+/// Removes the name `path` if, and only if, it refers to the file `id`: what
+/// a handle's drop does. Never fails: a name that is gone, or is not ours, or
+/// that we may not remove, is left as it is.
+///
+/// Linux has no "unlink if this inode" call, and `lstat` then `unlink` would
+/// remove a semaphore that another process published at the name in between
+/// (`Existence::UnlinkAndCreate`'s `rename`, glibc's `sem_unlink` followed by
+/// `sem_open(O_CREAT | O_EXCL)`). Instead:
+///
+/// 1. `lstat` the name; if it is not ours, stop (the cheap, common check).
+/// 2. Move whatever is at the name aside, atomically, to a fresh temporary
+///    name in the same directory (`renameat2(..., RENAME_NOREPLACE)`).
+/// 3. If the file moved aside is ours, unlink it there: done.
+/// 4. Otherwise a newcomer replaced ours between 1 and 2: put its file back
+///    with `RENAME_NOREPLACE`. If the name was taken again meanwhile, the
+///    file moved aside is unlinked: the outcome is that of the latest
+///    creator having replaced it, which it could have done anyway.
+///
+/// Every outcome is that of some serial order of the processes' own
+/// operations, but for one window: between steps 2 and 4, a few
+/// microseconds and only after losing the race of steps 1-2, the newcomer's
+/// semaphore is absent from the name. An `open` then fails with `NotFound`,
+/// and a `create` succeeds with a new semaphore (after which step 4 drops the
+/// newcomer's name as a replacement would). A process killed inside that
+/// window leaves the newcomer's file under a `sem.XXXXXX` name, as a glibc
+/// process killed while creating leaves its temporary file.
+pub(crate) fn unlink_if_ours(dir: &Directory, path: &CStr, id: (u64, u64)) {
+    if is_at(path, id) {
+        unlink_moved_if_ours(dir, path, id);
     }
+}
+
+/// Steps 2 to 4 of [`unlink_if_ours`].
+fn unlink_moved_if_ours(dir: &Directory, path: &CStr, id: (u64, u64)) {
+    let Some(aside) = move_aside(dir, path) else {
+        return;
+    };
+    if !is_at(aside.as_c_str(), id) && put_back(aside.as_c_str(), path) {
+        return;
+    }
+    let _ = fs::unlink(aside.as_c_str());
+}
+
+/// Whether `path` names the file `id` (without following a symbolic link).
+fn is_at(path: &CStr, id: (u64, u64)) -> bool {
+    fs::lstat(path).is_ok_and(|st| file_id(&st) == id)
+}
+
+/// Step 2 of [`unlink_if_ours`]: renames `path` to a new temporary name.
+/// `None` if the name is gone or cannot be renamed.
+fn move_aside(dir: &Directory, path: &CStr) -> Option<CPath> {
+    for attempt in 0..TEMP_ATTEMPTS {
+        let aside = CPath::temporary(dir, &temp_suffix(attempt));
+        let moved = match rename_noreplace(path, aside.as_c_str()) {
+            // No RENAME_NOREPLACE (Linux < 3.15, or a file system without
+            // it): a plain rename to a fresh random name, checked free first.
+            Err(Errno::INVAL | Errno::NOSYS) => match fs::lstat(aside.as_c_str()) {
+                Err(Errno::NOENT) => fs::rename(path, aside.as_c_str()),
+                _ => Err(Errno::EXIST),
+            },
+            other => other,
+        };
+        match moved {
+            Ok(()) => return Some(aside),
+            Err(Errno::EXIST) => continue,
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+/// Step 4 of [`unlink_if_ours`]: renames `aside` back to `path` unless the
+/// name was taken meanwhile. Whether it did.
+fn put_back(aside: &CStr, path: &CStr) -> bool {
+    match rename_noreplace(aside, path) {
+        Ok(()) => true,
+        // No RENAME_NOREPLACE: `link` never replaces a name either.
+        Err(Errno::INVAL | Errno::NOSYS) => fs::link(aside, path).is_ok(),
+        Err(_) => false,
+    }
+}
+
+fn rename_noreplace(from: &CStr, to: &CStr) -> Result<(), Errno> {
+    fs::renameat_with(fs::CWD, from, fs::CWD, to, fs::RenameFlags::NOREPLACE)
 }
 
 /// Checks that a directory other than the default exists and is a memory
 /// file system (tmpfs or ramfs), where a semaphore file belongs.
+///
+/// # Errors
+///
+/// [`ErrorKind::NotFound`] if it does not exist,
+/// [`ErrorKind::PermissionDenied`] if a component cannot be searched,
+/// [`ErrorKind::InvalidArgument`] (`EINVAL`) if it is not a directory or not
+/// a tmpfs or ramfs.
 pub(crate) fn check_directory(dir: &Directory) -> Result<(), Error> {
     let path = CPath::directory(dir);
-    let invalid = |errno, detail| Error::new(ErrorKind::InvalidArgument, errno, detail);
-    let st = fs::statfs(path.as_c_str()).map_err(|e| invalid(e, "directory is not usable"))?;
+    let invalid = |detail| Error::new(ErrorKind::InvalidArgument, Errno::INVAL, detail);
+    let missing = |errno| match errno {
+        Errno::NOENT => Error::new(ErrorKind::NotFound, errno, "no such directory"),
+        Errno::NOTDIR => invalid("a component of the directory path is not a directory"),
+        e => Error::from_errno(e),
+    };
+    let st = fs::statfs(path.as_c_str()).map_err(missing)?;
     #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
     let magic = st.f_type as u64;
     // f_type is signed on some targets: compare the low 32 bits.
     if magic & 0xffff_ffff != TMPFS_MAGIC && magic & 0xffff_ffff != RAMFS_MAGIC {
-        return Err(invalid(Errno::INVAL, "directory is not a tmpfs or ramfs"));
+        return Err(invalid("directory is not a tmpfs or ramfs"));
     }
     // statfs also answers for a file on a tmpfs.
-    let st = fs::stat(path.as_c_str()).map_err(|e| invalid(e, "directory is not usable"))?;
+    let st = fs::stat(path.as_c_str()).map_err(missing)?;
     if FileType::from_raw_mode(st.st_mode) != FileType::Directory {
-        return Err(invalid(Errno::NOTDIR, "not a directory"));
+        return Err(invalid("not a directory"));
     }
     Ok(())
 }
@@ -461,7 +552,50 @@ mod tests {
         let second = create(&directory, path.as_c_str(), 2, mode, Publish::Replace).unwrap();
         assert_eq!(dir.files(), ["sem.r"]);
         assert_ne!(first.id(), second.id());
-        assert!(second.is_at(path.as_c_str()) && !first.is_at(path.as_c_str()));
+        assert!(is_at(path.as_c_str(), second.id()) && !is_at(path.as_c_str(), first.id()));
         assert_eq!((first.sem().value(), second.sem().value()), (1, 2));
+    }
+
+    #[test]
+    fn a_drop_removes_only_its_own_file() {
+        let dir = TestDir::new("own");
+        let directory = Directory::parse(&dir.0).unwrap();
+        let path = CPath::semaphore(&directory, &Name::parse("o").unwrap());
+        let path = path.as_c_str();
+        let mode = Mode::from_raw_mode(0o600);
+        let old = create(&directory, path, 1, mode, Publish::Link).unwrap();
+        let new = create(&directory, path, 2, mode, Publish::Replace).unwrap();
+
+        // The cheap check: the name is not the old file's.
+        unlink_if_ours(&directory, path, old.id());
+        assert!(is_at(path, new.id()));
+        // Lost the race between the check and the move: put back, nothing left.
+        unlink_moved_if_ours(&directory, path, old.id());
+        assert!(is_at(path, new.id()), "the newcomer keeps its name");
+        assert_eq!(dir.files(), ["sem.o"]);
+        // Its own file goes, with no temporary left.
+        unlink_if_ours(&directory, path, new.id());
+        assert!(dir.files().is_empty(), "{:?}", dir.files());
+        // A name that is gone is left gone.
+        unlink_moved_if_ours(&directory, path, new.id());
+        assert!(dir.files().is_empty(), "{:?}", dir.files());
+    }
+
+    #[test]
+    fn put_back_never_replaces_a_name() {
+        let dir = TestDir::new("back");
+        let directory = Directory::parse(&dir.0).unwrap();
+        let mode = Mode::from_raw_mode(0o600);
+        let path = CPath::semaphore(&directory, &Name::parse("p").unwrap());
+        let aside = CPath::semaphore(&directory, &Name::parse("aside").unwrap());
+        let taken = create(&directory, path.as_c_str(), 1, mode, Publish::Link).unwrap();
+        let moved = create(&directory, aside.as_c_str(), 2, mode, Publish::Link).unwrap();
+        assert!(!put_back(aside.as_c_str(), path.as_c_str()));
+        assert!(is_at(path.as_c_str(), taken.id()));
+        assert!(is_at(aside.as_c_str(), moved.id()));
+        unlink(path.as_c_str()).unwrap();
+        assert!(put_back(aside.as_c_str(), path.as_c_str()));
+        assert!(is_at(path.as_c_str(), moved.id()));
+        assert_eq!(dir.files(), ["sem.p"]);
     }
 }

@@ -19,8 +19,23 @@
 //!     let _permit = sem.access()?;   // blocks while 3 others hold one
 //!     // ... work ...
 //! }                                  // released here
+//! # named_semaphores::unlink(&name)?;
 //! # Ok::<(), named_semaphores::Error>(())
 //! ```
+//!
+//! # Who owns the name
+//!
+//! A handle that created the semaphore on purpose
+//! ([`NamedSemaphore::create`], [`Existence::CreateNew`],
+//! [`Existence::UnlinkAndCreate`]) owns the name and unlinks it when
+//! dropped. Every other handle leaves the name in place, including one that
+//! created the semaphore through [`NamedSemaphore::open_or_create`]: which
+//! process creates there is an accident of timing, and a creator that
+//! removed the name on exit would let the next process create a second
+//! semaphore beside the one the others still use. Either default can be
+//! changed with [`OpenOptions::unlink_on_drop`]. A drop only ever removes
+//! its own semaphore's name, never one that another process published at
+//! the same name since.
 //!
 //! # Features
 //!
@@ -61,7 +76,7 @@ mod sync;
 #[cfg(test)]
 mod test_dir;
 
-pub use error::{Error, ErrorKind};
+pub use error::{Error, ErrorKind, Operation};
 pub use list::{
     inspect, inspect_in, list, list_in, Entry, FileKind, Listing, SemaphoreInfo, Status,
     LIST_BUFFER_LEN,

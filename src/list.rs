@@ -17,7 +17,9 @@ use rustix::io::{self as rio, Errno};
 
 use crate::name::{CPath, Directory, Name};
 use crate::raw::FUTEX_SHARED;
-use crate::{Error, ErrorKind, Layout, RawSemaphore, DEFAULT_DIRECTORY, NAME_MAX, VALUE_MAX};
+use crate::{
+    Error, ErrorKind, Layout, Operation, RawSemaphore, DEFAULT_DIRECTORY, NAME_MAX, VALUE_MAX,
+};
 
 /// A comfortable size for the buffer given to [`list`]: room for several
 /// directory entries of the longest name. Any buffer of at least 300 bytes
@@ -257,7 +259,7 @@ impl Listing<'_> {
                         "directory buffer too small",
                     )))
                 }
-                Err(e) => return Some(Err(e.into())),
+                Err(e) => return Some(Err(Error::from_errno(e).during(Operation::List))),
             };
             let file = entry.file_name().to_bytes_with_nul();
             if !file.starts_with(PREFIX) || file.len() > self.file.len() {
@@ -328,11 +330,18 @@ pub fn list_in<'buf>(
     directory: &str,
     buf: &'buf mut [MaybeUninit<u8>],
 ) -> Result<Listing<'buf>, Error> {
+    open_listing(directory, buf).map_err(|e| e.during(Operation::List))
+}
+
+fn open_listing<'buf>(
+    directory: &str,
+    buf: &'buf mut [MaybeUninit<u8>],
+) -> Result<Listing<'buf>, Error> {
     let dir = Directory::parse(directory)?;
     let path = CPath::directory(&dir);
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
     let fd = fs::openat(CWD, path.as_c_str(), flags, Mode::empty()).map_err(directory_error)?;
-    let second = rio::dup(&fd)?;
+    let second = rio::dup(&fd).map_err(Error::from_errno)?;
     Ok(Listing {
         dir: RawDir::new(fd, buf),
         fd: second,
@@ -406,6 +415,10 @@ pub fn inspect(name: &str) -> Result<SemaphoreInfo, Error> {
 /// As for [`inspect`], and [`ErrorKind::InvalidArgument`] for an unusable
 /// directory path.
 pub fn inspect_in(directory: &str, name: &str) -> Result<SemaphoreInfo, Error> {
+    inspect_name(directory, name).map_err(|e| e.on(Operation::List, name))
+}
+
+fn inspect_name(directory: &str, name: &str) -> Result<SemaphoreInfo, Error> {
     let name = Name::parse(name)?;
     let dir = Directory::parse(directory)?;
     let path = CPath::directory(&dir);
@@ -420,15 +433,15 @@ pub fn inspect_in(directory: &str, name: &str) -> Result<SemaphoreInfo, Error> {
         .map_err(|_| Error::new(ErrorKind::InvalidName, Errno::INVAL, "NUL byte in the name"))?;
     match inspect_file(fd.as_fd(), file, bare)? {
         Some(info) => Ok(info),
-        None => Err(Errno::NOENT.into()),
+        None => Err(Error::from_errno(Errno::NOENT)),
     }
 }
 
 fn directory_error(errno: Errno) -> Error {
     match errno {
         Errno::NOENT => Error::new(ErrorKind::NotFound, errno, "no such directory"),
-        Errno::NOTDIR => Error::new(ErrorKind::InvalidArgument, errno, "not a directory"),
-        e => e.into(),
+        Errno::NOTDIR => Error::new(ErrorKind::InvalidArgument, Errno::INVAL, "not a directory"),
+        e => Error::from_errno(e),
     }
 }
 
@@ -442,7 +455,7 @@ fn inspect_file(
     let st = match fs::statat(dir, file, AtFlags::SYMLINK_NOFOLLOW) {
         Ok(st) => st,
         Err(Errno::NOENT) => return Ok(None),
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(Error::from_errno(e)),
     };
     let mut info = info_from_stat(&st, name);
     if info.status != Status::Valid {
@@ -455,12 +468,12 @@ fn inspect_file(
         Ok(fd) => fd,
         Err(Errno::NOENT) => return Ok(None),
         Err(e) => {
-            info.status = Status::Unreadable(e.into());
+            info.status = Status::Unreadable(Error::from_errno(e).during(Operation::List));
             return Ok(Some(info));
         }
     };
     // What was opened is what counts: it may have been replaced since.
-    let st = fs::fstat(&fd)?;
+    let st = fs::fstat(&fd).map_err(Error::from_errno)?;
     info = info_from_stat(&st, name);
     if info.status != Status::Valid {
         return Ok(Some(info));
@@ -474,7 +487,7 @@ fn inspect_file(
             return Ok(Some(info));
         }
         Err(e) => {
-            info.status = Status::Unreadable(e.into());
+            info.status = Status::Unreadable(Error::from_errno(e).during(Operation::List));
             return Ok(Some(info));
         }
     }

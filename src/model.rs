@@ -29,7 +29,7 @@ mod narrow;
 mod wide;
 
 // What the layout files refer to as `super::...`.
-use crate::raw::{overflow, RawSemaphore, FUTEX_SHARED};
+use crate::raw::{overflow, wait_failed, RawSemaphore, FUTEX_SHARED};
 
 use crate::futex::{self, Deadline, WaitMode};
 use crate::sync::{AtomicU32, Ordering::*};

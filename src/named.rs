@@ -8,7 +8,7 @@ use rustix::fs::Mode;
 
 use crate::file::{self, Mapping, Publish};
 use crate::name::{CPath, Directory, Name};
-use crate::{Error, ErrorKind, Permit, RawSemaphore, VALUE_MAX};
+use crate::{Error, ErrorKind, Operation, Permit, RawSemaphore, VALUE_MAX};
 
 /// What to do about a semaphore that does or does not exist yet.
 ///
@@ -29,6 +29,13 @@ pub enum Existence {
     /// Open the semaphore if it exists, otherwise create it. When two
     /// processes race to create, one creates and the other opens the
     /// winner's semaphore; the initial value is ignored when opening.
+    ///
+    /// A handle opened this way does **not** unlink the name on drop, even
+    /// if it happened to create the semaphore, unless asked to
+    /// ([`OpenOptions::unlink_on_drop`]): which process creates is an
+    /// accident of timing, and if the creator removed the name when it
+    /// exits, the next process would create a second semaphore beside the
+    /// one the others still use, breaking the limit the value stands for.
     OpenOrCreate,
     /// Open an existing semaphore; fail with [`ErrorKind::NotFound`] if there
     /// is none. The default.
@@ -36,6 +43,8 @@ pub enum Existence {
     OpenExisting,
     /// Replace whatever semaphore has the name with a new one. Processes that
     /// already have the old one open keep using it, detached from the name.
+    /// As with [`CreateNew`](Self::CreateNew), the handle owns the name and
+    /// unlinks it on drop (unless told otherwise).
     ///
     /// The new file replaces the old name atomically (`rename`), so there is
     /// no moment when the name is missing; if several processes do this at
@@ -84,7 +93,8 @@ impl Default for OpenOptions<'_> {
 
 impl<'a> OpenOptions<'a> {
     /// The default options: open an existing semaphore; if creating, value 1
-    /// and mode `0o600`; unlink on drop if this handle created it.
+    /// and mode `0o600`; unlink on drop if this handle created the semaphore
+    /// on purpose (see [`unlink_on_drop`](Self::unlink_on_drop)).
     pub fn new() -> Self {
         Self::default()
     }
@@ -111,8 +121,14 @@ impl<'a> OpenOptions<'a> {
         self
     }
 
-    /// Whether dropping the handle unlinks the name. By default, it does if
-    /// and only if this handle created the semaphore.
+    /// Whether dropping the handle unlinks the name.
+    ///
+    /// By default a handle that created the semaphore on purpose
+    /// ([`Existence::CreateNew`], [`Existence::UnlinkAndCreate`]) owns the
+    /// name and unlinks it on drop; any other handle leaves it, including one
+    /// that created it through [`Existence::OpenOrCreate`] (see there why).
+    /// A drop only ever unlinks the semaphore this handle has open: if the
+    /// name was given to another semaphore since, that one keeps it.
     pub fn unlink_on_drop(&mut self, unlink: bool) -> &mut Self {
         self.unlink_on_drop = Some(unlink);
         self
@@ -148,7 +164,23 @@ impl<'a> OpenOptions<'a> {
     ///   header).
     /// - [`ErrorKind::Os`]: anything else (out of memory, no space in the tmpfs).
     pub fn open(&self, name: &str) -> Result<NamedSemaphore, Error> {
-        let name = Name::parse(name)?;
+        let op = match self.existence {
+            Existence::CreateNew | Existence::UnlinkAndCreate => Operation::Create,
+            Existence::OpenExisting | Existence::OpenOrCreate => Operation::Open,
+        };
+        let name = Name::parse(name).map_err(|e| e.on(op, name))?;
+        let (map, dir, created) = self.open_name(&name).map_err(|e| e.on(op, name.as_str()))?;
+        let owner = created && self.existence != Existence::OpenOrCreate;
+        Ok(NamedSemaphore {
+            map,
+            name,
+            dir,
+            created,
+            unlink_on_drop: AtomicBool::new(self.unlink_on_drop.unwrap_or(owner)),
+        })
+    }
+
+    fn open_name(&self, name: &Name) -> Result<(Mapping, Directory, bool), Error> {
         let dir = match self.directory {
             Some(d) => {
                 let dir = Directory::parse(d)?;
@@ -166,10 +198,13 @@ impl<'a> OpenOptions<'a> {
                 "initial value above VALUE_MAX",
             ));
         }
-        let path = CPath::semaphore(&dir, &name);
+        let path = CPath::semaphore(&dir, name);
         let path = path.as_c_str();
         let mode = Mode::from_raw_mode(self.mode);
-        let create = |publish| file::create(&dir, path, self.value, mode, publish);
+        let create = |publish| {
+            file::create(&dir, path, self.value, mode, publish)
+                .map_err(|e| e.during(Operation::Create))
+        };
         let (map, created) = match self.existence {
             Existence::OpenExisting => (file::open(path)?, false),
             Existence::CreateNew => (create(Publish::Link)?, true),
@@ -188,13 +223,7 @@ impl<'a> OpenOptions<'a> {
                 }
             },
         };
-        Ok(NamedSemaphore {
-            map,
-            name,
-            dir,
-            created,
-            unlink_on_drop: AtomicBool::new(self.unlink_on_drop.unwrap_or(created)),
-        })
+        Ok((map, dir, created))
     }
 }
 
@@ -271,6 +300,27 @@ impl NamedSemaphore {
     /// exist. `value` is ignored when it exists; [`created`](Self::created)
     /// tells which happened.
     ///
+    /// The handle never unlinks the name on drop, even when it created the
+    /// semaphore (ask with [`OpenOptions::unlink_on_drop`]): every process
+    /// can run the same code and they all share one semaphore, whichever
+    /// started first and whichever exits first. See
+    /// [`Existence::OpenOrCreate`].
+    ///
+    /// ```
+    /// use named_semaphores::NamedSemaphore;
+    /// # let name = format!("doc-ooc-{}", std::process::id());
+    ///
+    /// let a = NamedSemaphore::open_or_create(&name, 1)?;
+    /// let b = NamedSemaphore::open_or_create(&name, 1)?; // same semaphore
+    /// assert!(a.created() && !b.created());
+    /// assert!(a.try_acquire()? && !b.try_acquire()?);
+    /// drop(a);                                   // the name stays
+    /// let c = NamedSemaphore::open_or_create(&name, 1)?;
+    /// assert!(!c.created() && !c.try_acquire()?); // the token is still taken
+    /// # named_semaphores::unlink(&name)?;
+    /// # Ok::<(), named_semaphores::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// As for [`OpenOptions::open`].
@@ -309,7 +359,7 @@ impl NamedSemaphore {
     /// As for [`RawSemaphore::acquire`].
     #[inline]
     pub fn acquire(&self) -> Result<(), Error> {
-        self.as_raw().acquire()
+        self.as_raw().acquire().map_err(self.failed())
     }
 
     /// Takes a token if one is available now (`sem_trywait`).
@@ -319,7 +369,7 @@ impl NamedSemaphore {
     /// As for [`RawSemaphore::try_acquire`].
     #[inline]
     pub fn try_acquire(&self) -> Result<bool, Error> {
-        self.as_raw().try_acquire()
+        self.as_raw().try_acquire().map_err(self.failed())
     }
 
     /// Takes a token, waiting at most `timeout`; `Ok(false)` if none came.
@@ -329,7 +379,9 @@ impl NamedSemaphore {
     ///
     /// As for [`RawSemaphore::acquire_timeout`].
     pub fn acquire_timeout(&self, timeout: Duration) -> Result<bool, Error> {
-        self.as_raw().acquire_timeout(timeout)
+        self.as_raw()
+            .acquire_timeout(timeout)
+            .map_err(self.failed())
     }
 
     /// Gives back a token (`sem_post`).
@@ -339,7 +391,7 @@ impl NamedSemaphore {
     /// [`ErrorKind::Overflow`] at [`VALUE_MAX`]; nothing changes.
     #[inline]
     pub fn release(&self) -> Result<(), Error> {
-        self.as_raw().release()
+        self.as_raw().release().map_err(self.failed())
     }
 
     /// Gives back `n` tokens in one atomic step and wakes up to `n` waiters.
@@ -349,7 +401,7 @@ impl NamedSemaphore {
     /// [`ErrorKind::Overflow`] if the value would exceed [`VALUE_MAX`];
     /// nothing changes.
     pub fn release_n(&self, n: u32) -> Result<(), Error> {
-        self.as_raw().release_n(n)
+        self.as_raw().release_n(n).map_err(self.failed())
     }
 
     /// Acquires and returns a [`Permit`] that releases on drop.
@@ -358,7 +410,7 @@ impl NamedSemaphore {
     ///
     /// As for [`acquire`](Self::acquire).
     pub fn access(&self) -> Result<Permit<'_>, Error> {
-        self.as_raw().access()
+        self.as_raw().access().map_err(self.failed())
     }
 
     /// A [`Permit`] if a token is available now.
@@ -367,7 +419,7 @@ impl NamedSemaphore {
     ///
     /// As for [`try_acquire`](Self::try_acquire).
     pub fn try_access(&self) -> Result<Option<Permit<'_>>, Error> {
-        self.as_raw().try_access()
+        self.as_raw().try_access().map_err(self.failed())
     }
 
     /// A [`Permit`] if a token comes within `timeout`.
@@ -376,7 +428,7 @@ impl NamedSemaphore {
     ///
     /// As for [`acquire_timeout`](Self::acquire_timeout).
     pub fn access_timeout(&self, timeout: Duration) -> Result<Option<Permit<'_>>, Error> {
-        self.as_raw().access_timeout(timeout)
+        self.as_raw().access_timeout(timeout).map_err(self.failed())
     }
 
     /// The current value (`sem_getvalue`).
@@ -421,18 +473,24 @@ impl NamedSemaphore {
     pub fn unlink(&self) -> Result<(), Error> {
         self.set_unlink_on_drop(false);
         file::unlink(CPath::semaphore(&self.dir, &self.name).as_c_str())
+            .map_err(|e| e.on(Operation::Unlink, self.name()))
+    }
+
+    /// Adds this semaphore's name to an error of the raw semaphore's (which
+    /// records the operation itself).
+    fn failed(&self) -> impl FnOnce(Error) -> Error + '_ {
+        // The raw semaphore's errors all name their operation.
+        move |e| e.on(Operation::Acquire, self.name())
     }
 }
 
 impl Drop for NamedSemaphore {
     fn drop(&mut self) {
         if self.unlinks_on_drop() {
+            // Only our own semaphore: another process may have given the name
+            // to a new one since (see `file::unlink_if_ours`).
             let path = CPath::semaphore(&self.dir, &self.name);
-            // Unlink only our own semaphore: another process may have replaced
-            // the name with a new one since (UnlinkAndCreate).
-            if self.map.is_at(path.as_c_str()) {
-                let _ = file::unlink(path.as_c_str());
-            }
+            file::unlink_if_ours(&self.dir, path.as_c_str(), self.map.id());
         }
     }
 }
@@ -482,7 +540,8 @@ pub fn unlink(name: &str) -> Result<(), Error> {
 /// As for [`unlink`], and [`ErrorKind::InvalidArgument`] for an unusable
 /// directory path.
 pub fn unlink_in(directory: &str, name: &str) -> Result<(), Error> {
-    let name = Name::parse(name)?;
-    let dir = Directory::parse(directory)?;
-    file::unlink(CPath::semaphore(&dir, &name).as_c_str())
+    let fail = |e: Error, name: &str| e.on(Operation::Unlink, name);
+    let parsed = Name::parse(name).map_err(|e| fail(e, name))?;
+    let dir = Directory::parse(directory).map_err(|e| fail(e, parsed.as_str()))?;
+    file::unlink(CPath::semaphore(&dir, &parsed).as_c_str()).map_err(|e| fail(e, parsed.as_str()))
 }

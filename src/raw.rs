@@ -11,7 +11,7 @@ use core::time::Duration;
 use rustix::io::Errno;
 
 use crate::futex::{self, WaitMode};
-use crate::{Error, ErrorKind, VALUE_MAX};
+use crate::{Error, ErrorKind, Operation, VALUE_MAX};
 
 #[cfg(any(target_pointer_width = "64", target_arch = "x86_64"))]
 #[path = "raw/wide.rs"]
@@ -25,8 +25,20 @@ mod imp;
 /// semaphore. glibc computes its futex operation as `(op | 128) ^ private`.
 pub(crate) const FUTEX_SHARED: i32 = 128;
 
+/// The error of a futex wait that failed: `EINTR` from
+/// [`RawSemaphore::acquire_interruptible`], or a fault of the kernel's.
+#[cold]
+pub(crate) fn wait_failed(errno: Errno) -> Error {
+    let detail = if errno == Errno::INTR {
+        "interrupted by a signal"
+    } else {
+        "futex wait failed"
+    };
+    Error::new(ErrorKind::Os, errno, detail).during(Operation::Acquire)
+}
+
 pub(crate) fn overflow() -> Error {
-    Error::new(ErrorKind::Overflow, Errno::OVERFLOW, "")
+    Error::new(ErrorKind::Overflow, Errno::OVERFLOW, "").during(Operation::Release)
 }
 
 /// Which of glibc's two `sem_t` layouts this target uses.
@@ -116,7 +128,8 @@ impl RawSemaphore {
                 ErrorKind::InvalidArgument,
                 Errno::INVAL,
                 "initial value above VALUE_MAX",
-            ));
+            )
+            .during(Operation::Init));
         }
         Ok(RawSemaphore {
             image: imp::Image::new(value),

@@ -343,18 +343,41 @@ fn custom_directory() {
 }
 
 #[test]
-fn bad_directories_are_invalid_argument() {
+fn bad_directories_are_refused() {
     let name = TestName::new("baddir");
     let missing = format!("/dev/shm/nsem-test-no-such-dir-{}", std::process::id());
-    for dir in ["", missing.as_str(), "/proc/self", "/etc/hostname"] {
+    let not_dir = format!("{}/sub", name.path().display());
+    let cases = [
+        ("", ErrorKind::InvalidArgument, libc::EINVAL),
+        (missing.as_str(), ErrorKind::NotFound, libc::ENOENT),
+        ("/proc/self", ErrorKind::InvalidArgument, libc::EINVAL),
+        ("/etc/hostname", ErrorKind::InvalidArgument, libc::EINVAL),
+        (not_dir.as_str(), ErrorKind::NotFound, libc::ENOENT),
+    ];
+    for (dir, kind, errno) in cases {
         let err = NamedSemaphore::options()
             .directory(dir)
             .existence(Existence::OpenOrCreate)
             .open(&name)
             .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{dir:?}: {err}");
+        assert_eq!(
+            (err.kind(), err.raw_os_error()),
+            (kind, errno),
+            "{dir:?}: {err}"
+        );
     }
     assert!(!name.exists());
+    // A path through a regular file: not a directory, whatever the errno.
+    let _file = NamedSemaphore::create(&name, 0).unwrap();
+    let err = NamedSemaphore::options()
+        .directory(&not_dir)
+        .open(&name)
+        .unwrap_err();
+    assert_eq!(
+        (err.kind(), err.raw_os_error()),
+        (ErrorKind::InvalidArgument, libc::EINVAL),
+        "{err}"
+    );
 }
 
 #[cfg(feature = "std")]
@@ -363,7 +386,60 @@ fn io_error_conversion() {
     let name = TestName::new("ioerr");
     let e: std::io::Error = NamedSemaphore::open(&name).unwrap_err().into();
     assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
-    assert_eq!(e.raw_os_error(), Some(libc::ENOENT));
+    // The message keeps the operation and the name; the errno is inside.
+    assert!(
+        e.to_string()
+            .starts_with(&format!("open \"/{}\": ", &*name)),
+        "{e}"
+    );
+    let inner = e
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<named_semaphores::Error>());
+    assert_eq!(inner.map(|e| e.raw_os_error()), Some(libc::ENOENT));
     let e: std::io::Error = NamedSemaphore::open("a/b").unwrap_err().into();
     assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+}
+
+#[test]
+fn errors_say_which_operation_failed_on_which_semaphore() {
+    use named_semaphores::Operation;
+    let name = TestName::new("errmsg");
+    let slashed = name.slashed();
+    let check = |err: named_semaphores::Error, op: Operation, kind: ErrorKind| {
+        assert_eq!((err.operation(), err.kind()), (Some(op), kind), "{err}");
+        assert_eq!(err.name(), Some(slashed.as_str()));
+        let text = err.to_string();
+        assert!(text.starts_with(&format!("{op} {slashed:?}: ")), "{text}");
+    };
+    check(
+        NamedSemaphore::open(&name).unwrap_err(),
+        Operation::Open,
+        ErrorKind::NotFound,
+    );
+    check(
+        unlink(&name).unwrap_err(),
+        Operation::Unlink,
+        ErrorKind::NotFound,
+    );
+    let sem = NamedSemaphore::create(&name, VALUE_MAX).unwrap();
+    check(
+        NamedSemaphore::create(&name, 0).unwrap_err(),
+        Operation::Create,
+        ErrorKind::AlreadyExists,
+    );
+    check(
+        sem.release().unwrap_err(),
+        Operation::Release,
+        ErrorKind::Overflow,
+    );
+    sem.unlink().unwrap();
+    check(
+        sem.unlink().unwrap_err(),
+        Operation::Unlink,
+        ErrorKind::NotFound,
+    );
+    // A name that does not parse is reported as given.
+    let err = NamedSemaphore::create("a/b", 0).unwrap_err();
+    assert_eq!(err.operation(), Some(Operation::Create));
+    assert_eq!(err.name(), Some("a/b"));
 }

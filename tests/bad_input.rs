@@ -194,9 +194,18 @@ fn permission_denied() {
             Duration::from_secs(60),
         );
         assert_eq!(code(&out), OK);
-        // Opening: EACCES on the 0600 file. Unlinking: the sticky /dev/shm
-        // forbids removing another user's file.
-        assert_eq!(results(&out), ["PermissionDenied", "PermissionDenied"]);
+        // Opening: EACCES on the 0600 file. Unlinking and replacing: the
+        // sticky /dev/shm forbids removing another user's file, which the
+        // kernel reports as EPERM; one errno per kind: EACCES (13) each time.
+        assert_eq!(
+            results(&out),
+            [
+                "PermissionDenied 13",
+                "PermissionDenied 13",
+                "PermissionDenied 13"
+            ]
+        );
+        assert_eq!(sem.value(), 1, "the replacement did not happen");
     } else {
         std::fs::set_permissions(name.path(), std::fs::Permissions::from_mode(0o000)).unwrap();
         let err = NamedSemaphore::open(&name).unwrap_err();

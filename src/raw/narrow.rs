@@ -19,7 +19,7 @@
 
 use crate::futex::{self, Deadline, Wait, WaitMode};
 use crate::sync::{AtomicI32, AtomicU32, Ordering::*};
-use crate::{Error, ErrorKind, VALUE_MAX};
+use crate::{Error, VALUE_MAX};
 
 #[path = "spin.rs"]
 mod spin;
@@ -137,7 +137,7 @@ impl Image {
                 match futex::wait(&self.value, v, deadline, mode) {
                     Ok(Wait::Retry) => {}
                     Ok(Wait::TimedOut) => return Ok(false),
-                    Err(e) => return Err(Error::new(ErrorKind::Os, e, "futex wait failed")),
+                    Err(e) => return Err(super::wait_failed(e)),
                 }
                 v = self.value.load(Relaxed);
             }

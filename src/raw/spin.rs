@@ -55,10 +55,37 @@ const CALIBRATE_MIN: u32 = 16;
 #[cfg(not(any(loom, named_semaphores_no_spin)))]
 static BOUND: AtomicU32 = AtomicU32::new(SPIN_MAX);
 
-/// Nanoseconds one poll took in the last failed spin of at least
-/// [`CALIBRATE_MIN`] polls (0 until one failed).
+/// Nanoseconds one poll takes, from failed spins of at least
+/// [`CALIBRATE_MIN`] polls (0 until one failed); see [`calibrated`].
 #[cfg(not(any(loom, named_semaphores_no_spin)))]
 static POLL_NANOS: AtomicU32 = AtomicU32::new(0);
+
+/// The most a poll is taken to cost. A poll is a pause instruction and a
+/// load, tens of nanoseconds on real hardware; a sample far above that is a
+/// spin that was preempted, not a slow poll.
+#[cfg(not(any(loom, named_semaphores_no_spin)))]
+const POLL_NANOS_MAX: u32 = 2_000;
+
+/// The new poll cost from the `old` one and a `sample` (nanoseconds per poll
+/// of one failed spin).
+///
+/// A spin that was preempted or interrupted measures far more than its polls
+/// cost, and the estimate must survive that: it follows a smaller sample at
+/// once, but a larger one only by an eighth per sample, and never beyond
+/// [`POLL_NANOS_MAX`]. A genuine slowdown (a lower clock frequency) still
+/// shows within a few dozen spins; one preemption moves it by an eighth.
+/// (An inflated estimate would make sleeps look short beside a full spin, so
+/// that the bound, once at its floor, stopped growing back.)
+#[cfg(not(any(loom, named_semaphores_no_spin)))]
+fn calibrated(old: u32, sample: u64) -> u32 {
+    let sample = u32::try_from(sample)
+        .unwrap_or(u32::MAX)
+        .min(POLL_NANOS_MAX);
+    if old == 0 {
+        return sample;
+    }
+    sample.min(old.saturating_add(old / 8 + 1))
+}
 
 /// At the floor ([`SPIN_MIN`]), only one sleep in this many is timed. There
 /// the spins keep failing (typically: the peer shares our only core), and the
@@ -109,7 +136,7 @@ pub(super) fn spin(mut take: impl FnMut() -> bool) -> Option<Sleep> {
     let end = futex::now();
     if let Some(start) = start {
         let per_poll = nanos_between(&start, &end) / u64::from(limit);
-        POLL_NANOS.store(u32::try_from(per_poll).unwrap_or(u32::MAX), Relaxed);
+        POLL_NANOS.store(calibrated(POLL_NANOS.load(Relaxed), per_poll), Relaxed);
     }
     Some(Sleep { since: Some(end) })
 }
@@ -144,4 +171,62 @@ fn nanos_between(from: &rustix::time::Timespec, to: &rustix::time::Timespec) -> 
         .saturating_mul(1_000_000_000)
         .saturating_add(i64::from(to.tv_nsec) - i64::from(from.tv_nsec));
     u64::try_from(nanos).unwrap_or(0)
+}
+
+#[cfg(all(test, not(any(loom, named_semaphores_no_spin))))]
+mod tests {
+    use super::*;
+
+    /// Feeds `samples` to [`calibrated`] from `start`, returning each estimate.
+    fn run(start: u32, samples: &[u64]) -> std::vec::Vec<u32> {
+        let mut est = start;
+        samples
+            .iter()
+            .map(|&s| {
+                est = calibrated(est, s);
+                est
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_first_sample_sets_the_estimate() {
+        assert_eq!(calibrated(0, 60), 60);
+        assert_eq!(calibrated(0, 0), 0);
+    }
+
+    #[test]
+    fn a_preempted_spin_barely_moves_it() {
+        // 16 polls that took 10 ms: a preemption, not 625 us polls.
+        assert_eq!(calibrated(60, 10_000_000 / 16), 68);
+        // Even several in a row stay far below the sample.
+        let est = run(60, &[625_000; 4]);
+        assert_eq!(est, [68, 77, 87, 98]);
+        // And one honest sample undoes them at once.
+        assert_eq!(calibrated(98, 60), 60);
+    }
+
+    #[test]
+    fn a_genuine_slowdown_is_followed() {
+        let est = run(60, &[150; 12]);
+        assert!(est.windows(2).all(|w| w[0] <= w[1]), "{est:?}");
+        assert_eq!(*est.last().unwrap(), 150, "{est:?}");
+    }
+
+    #[test]
+    fn the_estimate_is_bounded() {
+        assert_eq!(calibrated(0, u64::MAX), POLL_NANOS_MAX);
+        assert_eq!(calibrated(POLL_NANOS_MAX, u64::MAX), POLL_NANOS_MAX);
+        assert_eq!(calibrated(u32::MAX, 10), 10);
+    }
+
+    #[test]
+    fn a_sleep_longer_than_a_full_spin_is_seen_after_a_preemption() {
+        // Calibrated at 60 ns, then one preempted spin: a full spin is still
+        // about 17 us, so a 100 us sleep (a peer on another core that took a
+        // while) still counts as long and lets the bound grow back.
+        let est = run(60, &[625_000]);
+        let full_spin = u64::from(est[0]) * u64::from(SPIN_MAX);
+        assert!(full_spin < 100_000, "{full_spin}");
+    }
 }

@@ -19,7 +19,7 @@
 
 use crate::futex::{self, Deadline, Wait, WaitMode};
 use crate::sync::{AtomicI32, AtomicU32, AtomicU64, Ordering::*};
-use crate::{Error, ErrorKind, VALUE_MAX};
+use crate::{Error, VALUE_MAX};
 
 #[path = "spin.rs"]
 mod spin;
@@ -156,7 +156,7 @@ impl Image {
                     }
                     Err(e) => {
                         self.data.fetch_sub(registered, Relaxed);
-                        return Err(Error::new(ErrorKind::Os, e, "futex wait failed"));
+                        return Err(super::wait_failed(e));
                     }
                 }
                 d = self.data.load(Relaxed);

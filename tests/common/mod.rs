@@ -243,13 +243,57 @@ pub fn child_main() {
             if a[1] == "nobody" {
                 drop_privileges();
             }
-            match NamedSemaphore::open(&a[0]) {
-                Ok(_) => println!("RESULT ok"),
-                Err(e) => println!("RESULT {:?}", e.kind()),
-            }
-            match named_semaphores::unlink(&a[0]) {
+            let report = |r: Result<(), named_semaphores::Error>| match r {
                 Ok(()) => println!("RESULT ok"),
-                Err(e) => println!("RESULT {:?}", e.kind()),
+                Err(e) => println!("RESULT {:?} {}", e.kind(), e.raw_os_error()),
+            };
+            report(NamedSemaphore::open(&a[0]).map(drop));
+            report(named_semaphores::unlink(&a[0]));
+            report(
+                NamedSemaphore::options()
+                    .existence(named_semaphores::Existence::UnlinkAndCreate)
+                    .open(&a[0])
+                    .map(drop),
+            );
+            OK
+        }
+        // `open_or_create` with value 1; waits at the gate, takes the token,
+        // gives it back and exits (dropping its handle).
+        "crate-ooc-take-release" => {
+            let sem = NamedSemaphore::open_or_create(&a[0], 1).expect("open_or_create");
+            println!("RESULT created={}", sem.created());
+            gate(&a[1]);
+            sem.acquire().expect("acquire");
+            sem.release().expect("release");
+            OK
+        }
+        // Until `stop` has a token: replace the name (`UnlinkAndCreate`), then
+        // drop the handle, which unlinks it; `started` and `finished` count
+        // the creations, and `busy` is held through each round.
+        "crate-replace-and-drop" => {
+            let sem = |i: usize| NamedSemaphore::open(&a[i]).expect("open counter");
+            let (started, finished, busy, stop) = (sem(1), sem(2), sem(3), sem(4));
+            while stop.value() == 0 {
+                busy.acquire().expect("acquire busy");
+                started.release().expect("count");
+                let sem = NamedSemaphore::options()
+                    .existence(named_semaphores::Existence::UnlinkAndCreate)
+                    .open(&a[0])
+                    .expect("unlink and create");
+                finished.release().expect("count");
+                drop(sem);
+                busy.release().expect("release busy");
+            }
+            OK
+        }
+        // `open_or_create` with value 1, then one `try_acquire`.
+        "crate-ooc-try" => {
+            let sem = NamedSemaphore::open_or_create(&a[0], 1).expect("open_or_create");
+            println!("RESULT created={}", sem.created());
+            let got = sem.try_acquire().expect("try_acquire");
+            println!("RESULT token={got}");
+            if got {
+                sem.release().expect("release");
             }
             OK
         }
