@@ -211,7 +211,7 @@ fn crate_sem(tag: &str, value: u32) -> NamedSemaphore {
         .initial_value(value)
         .existence(named_semaphores::Existence::CreateNew)
         .unlink_on_drop(false)
-        .open(&NAMES.fresh(tag))
+        .open(NAMES.fresh(tag))
         .expect("create")
 }
 

@@ -36,7 +36,7 @@ fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
         NamedSemaphore::options()
             .existence(Existence::CreateNew)
             .initial_value(value)
-            .open(&format!("{base}-{suffix}"))
+            .open(format!("{base}-{suffix}"))
     };
     let limit = create("slots", slots)?;
     let inside = create("inside", 0)?;

@@ -166,13 +166,15 @@ impl InlineName {
         buf: [0; Error::NAME_INLINE],
     };
 
-    fn new(name: &str) -> Self {
+    fn new(name: &[u8]) -> Self {
         let mut len = name.len().min(Error::NAME_INLINE);
-        while !name.is_char_boundary(len) {
-            len -= 1;
+        if let Ok(name) = core::str::from_utf8(name) {
+            while !name.is_char_boundary(len) {
+                len -= 1;
+            }
         }
         let mut buf = [0; Error::NAME_INLINE];
-        buf[..len].copy_from_slice(&name.as_bytes()[..len]);
+        buf[..len].copy_from_slice(&name[..len]);
         InlineName {
             // An empty name is recorded as none; `len` fits: NAME_INLINE < 256.
             len: len as u8,
@@ -181,11 +183,8 @@ impl InlineName {
         }
     }
 
-    fn get(&self) -> Option<&str> {
-        // `buf[..len]` was copied from a `&str` up to a character boundary;
-        // the fallback is unreachable.
-        (self.len > 0)
-            .then(|| core::str::from_utf8(&self.buf[..usize::from(self.len)]).unwrap_or(""))
+    fn get(&self) -> Option<&[u8]> {
+        (self.len > 0).then(|| &self.buf[..usize::from(self.len)])
     }
 }
 
@@ -260,7 +259,7 @@ impl Error {
     /// Records the operation that failed and the semaphore's name (a name
     /// already recorded is kept).
     #[cold]
-    pub(crate) fn on(self, op: Operation, name: &str) -> Self {
+    pub(crate) fn on(self, op: Operation, name: &[u8]) -> Self {
         let mut err = self.during(op);
         if err.name.len == 0 {
             err.name = InlineName::new(name);
@@ -292,7 +291,9 @@ impl Error {
     /// canonical `/NAME` form (or as given, if it was not a valid name); at
     /// most its first [`Error::NAME_INLINE`] bytes ([`name_is_cut`] tells).
     /// `None` for operations on a [`RawSemaphore`](crate::RawSemaphore),
-    /// which has no name.
+    /// which has no name. For a name that is not UTF-8 this is the part
+    /// before the first byte that is not; [`name_bytes`](Error::name_bytes)
+    /// has them all.
     ///
     /// [`name_is_cut`]: Error::name_is_cut
     ///
@@ -305,6 +306,20 @@ impl Error {
     /// ```
     #[must_use]
     pub fn name(&self) -> Option<&str> {
+        self.name.get().map(crate::name::utf8_prefix)
+    }
+
+    /// [`name`](Error::name) as bytes, which need not be UTF-8.
+    ///
+    /// ```
+    /// use named_semaphores::NamedSemaphore;
+    ///
+    /// let err = NamedSemaphore::open(b"caf\xe9-nobody-made-this").unwrap_err();
+    /// assert_eq!(err.name_bytes(), Some(&b"/caf\xe9-nobody-made-this"[..]));
+    /// assert_eq!(err.name(), Some("/caf"));
+    /// ```
+    #[must_use]
+    pub fn name_bytes(&self) -> Option<&[u8]> {
         self.name.get()
     }
 
@@ -322,8 +337,8 @@ impl fmt::Debug for Error {
         if let Some(op) = self.op {
             s.field("operation", &op);
         }
-        if let Some(name) = self.name() {
-            s.field("name", &name);
+        if let Some(name) = self.name_bytes() {
+            s.field("name", &crate::name::Quoted(name));
             if self.name_is_cut() {
                 s.field("name_is_cut", &true);
             }
@@ -343,12 +358,16 @@ impl fmt::Display for Error {
         if let Some(op) = self.op {
             f.write_str(op.as_str())?;
         }
-        if let Some(name) = self.name() {
-            let cut = if self.name_is_cut() { "..." } else { "" };
-            let space = if self.op.is_some() { " " } else { "" };
-            write!(f, "{space}{name:?}{cut}")?;
+        if let Some(name) = self.name_bytes() {
+            if self.op.is_some() {
+                f.write_str(" ")?;
+            }
+            crate::name::write_quoted(f, name)?;
+            if self.name_is_cut() {
+                f.write_str("...")?;
+            }
         }
-        if self.op.is_some() || self.name().is_some() {
+        if self.op.is_some() || self.name.len > 0 {
             f.write_str(": ")?;
         }
         f.write_str(self.kind.describe())?;
@@ -389,7 +408,7 @@ mod tests {
 
     #[test]
     fn messages_name_the_operation_and_the_semaphore() {
-        let err = Error::from_errno(Errno::PERM).on(Operation::Unlink, "/jobs");
+        let err = Error::from_errno(Errno::PERM).on(Operation::Unlink, b"/jobs");
         assert_eq!(err.kind(), ErrorKind::PermissionDenied);
         assert_eq!(err.raw_os_error(), 13, "EPERM is reported as EACCES");
         assert_eq!(
@@ -406,8 +425,8 @@ mod tests {
     #[test]
     fn the_first_operation_and_name_recorded_win() {
         let err = Error::from_errno(Errno::NOENT)
-            .on(Operation::Create, "/a")
-            .on(Operation::Open, "/b");
+            .on(Operation::Create, b"/a")
+            .on(Operation::Open, b"/b");
         assert_eq!(
             (err.operation(), err.name()),
             (Some(Operation::Create), Some("/a"))
@@ -420,7 +439,7 @@ mod tests {
     #[test]
     fn long_names_are_cut_at_a_character_boundary() {
         let long = "/".to_string() + &"é".repeat(100);
-        let err = Error::from_errno(Errno::NOENT).on(Operation::Open, &long);
+        let err = Error::from_errno(Errno::NOENT).on(Operation::Open, long.as_bytes());
         let kept = err.name().unwrap();
         assert!(err.name_is_cut() && long.starts_with(kept));
         assert!(kept.len() <= Error::NAME_INLINE && kept.len() >= Error::NAME_INLINE - 1);
@@ -428,7 +447,7 @@ mod tests {
             .to_string()
             .starts_with(&std::format!("open {kept:?}...: ")));
         let exact = "x".repeat(Error::NAME_INLINE);
-        let err = Error::from_errno(Errno::NOENT).on(Operation::Open, &exact);
+        let err = Error::from_errno(Errno::NOENT).on(Operation::Open, exact.as_bytes());
         assert_eq!(
             (err.name(), err.name_is_cut()),
             (Some(exact.as_str()), false)

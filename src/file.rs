@@ -50,6 +50,28 @@ impl Mapping {
     pub(crate) fn id(&self) -> (u64, u64) {
         self.id
     }
+
+    /// A second mapping of the same pages, made without the file:
+    /// `mremap` with an old size of 0 on a shared mapping maps its pages
+    /// again at a new address and leaves the first mapping in place.
+    pub(crate) fn try_clone(&self) -> Result<Mapping, Error> {
+        // SAFETY: `sem` is the start of our live shared mapping of SIZE
+        // bytes; with an old size of 0 (and MAYMOVE, which the kernel
+        // requires then), `mremap` does not touch it and returns a new
+        // mapping of the same pages, at an address no Rust object uses.
+        let ptr = unsafe {
+            mm::mremap(
+                self.sem.as_ptr().cast(),
+                0,
+                RawSemaphore::SIZE,
+                mm::MremapFlags::MAYMOVE,
+            )
+        }
+        .map_err(Error::from_errno)?;
+        let sem =
+            NonNull::new(ptr.cast::<RawSemaphore>()).ok_or(Error::from_errno(Errno::NOMEM))?;
+        Ok(Mapping { sem, id: self.id })
+    }
 }
 
 impl Drop for Mapping {
@@ -478,7 +500,7 @@ mod tests {
     ) {
         let dir = TestDir::new(tag);
         let directory = Directory::parse(&dir.0).unwrap();
-        let path = CPath::semaphore(&directory, &Name::parse("x").unwrap());
+        let path = CPath::semaphore(&directory, &Name::parse(b"x").unwrap());
         let image = RawSemaphore::new(7).unwrap();
 
         let mapping = make(&directory, path.as_c_str(), &image).unwrap();
@@ -546,7 +568,7 @@ mod tests {
     fn replacing_creation_leaves_no_temporary() {
         let dir = TestDir::new("replace");
         let directory = Directory::parse(&dir.0).unwrap();
-        let path = CPath::semaphore(&directory, &Name::parse("r").unwrap());
+        let path = CPath::semaphore(&directory, &Name::parse(b"r").unwrap());
         let mode = Mode::from_raw_mode(0o600);
         let first = create(&directory, path.as_c_str(), 1, mode, Publish::Link).unwrap();
         let second = create(&directory, path.as_c_str(), 2, mode, Publish::Replace).unwrap();
@@ -560,7 +582,7 @@ mod tests {
     fn a_drop_removes_only_its_own_file() {
         let dir = TestDir::new("own");
         let directory = Directory::parse(&dir.0).unwrap();
-        let path = CPath::semaphore(&directory, &Name::parse("o").unwrap());
+        let path = CPath::semaphore(&directory, &Name::parse(b"o").unwrap());
         let path = path.as_c_str();
         let mode = Mode::from_raw_mode(0o600);
         let old = create(&directory, path, 1, mode, Publish::Link).unwrap();
@@ -586,8 +608,8 @@ mod tests {
         let dir = TestDir::new("back");
         let directory = Directory::parse(&dir.0).unwrap();
         let mode = Mode::from_raw_mode(0o600);
-        let path = CPath::semaphore(&directory, &Name::parse("p").unwrap());
-        let aside = CPath::semaphore(&directory, &Name::parse("aside").unwrap());
+        let path = CPath::semaphore(&directory, &Name::parse(b"p").unwrap());
+        let aside = CPath::semaphore(&directory, &Name::parse(b"aside").unwrap());
         let taken = create(&directory, path.as_c_str(), 1, mode, Publish::Link).unwrap();
         let moved = create(&directory, aside.as_c_str(), 2, mode, Publish::Link).unwrap();
         assert!(!put_back(aside.as_c_str(), path.as_c_str()));

@@ -71,6 +71,9 @@ mod list;
 mod model;
 mod name;
 mod named;
+mod options;
+#[cfg(feature = "alloc")]
+mod owned;
 mod raw;
 mod sync;
 #[cfg(test)]
@@ -84,7 +87,10 @@ pub use list::{
 #[cfg(feature = "alloc")]
 pub use list::{list_all, list_all_in, OwnedEntry};
 pub use name::{DEFAULT_DIRECTORY, DIRECTORY_MAX, NAME_MAX};
-pub use named::{unlink, unlink_in, Existence, NamedSemaphore, OpenOptions};
+pub use named::{unlink, unlink_in, NamedSemaphore};
+pub use options::{Existence, OpenOptions};
+#[cfg(feature = "alloc")]
+pub use owned::OwnedPermit;
 pub use raw::{Clock, Layout, Permit, RawSemaphore};
 
 /// The largest value a semaphore can hold: `SEM_VALUE_MAX`, 2³¹ − 1, as in

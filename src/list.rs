@@ -404,7 +404,7 @@ pub fn list_all_in(directory: &str) -> Result<alloc::vec::Vec<OwnedEntry>, Error
 /// assert_eq!((info.value, info.status), (Some(4), Status::Valid));
 /// # Ok::<(), named_semaphores::Error>(())
 /// ```
-pub fn inspect(name: &str) -> Result<SemaphoreInfo, Error> {
+pub fn inspect(name: impl AsRef<[u8]>) -> Result<SemaphoreInfo, Error> {
     inspect_in(DEFAULT_DIRECTORY, name)
 }
 
@@ -414,18 +414,19 @@ pub fn inspect(name: &str) -> Result<SemaphoreInfo, Error> {
 ///
 /// As for [`inspect`], and [`ErrorKind::InvalidArgument`] for an unusable
 /// directory path.
-pub fn inspect_in(directory: &str, name: &str) -> Result<SemaphoreInfo, Error> {
+pub fn inspect_in(directory: &str, name: impl AsRef<[u8]>) -> Result<SemaphoreInfo, Error> {
+    let name = name.as_ref();
     inspect_name(directory, name).map_err(|e| e.on(Operation::List, name))
 }
 
-fn inspect_name(directory: &str, name: &str) -> Result<SemaphoreInfo, Error> {
+fn inspect_name(directory: &str, name: &[u8]) -> Result<SemaphoreInfo, Error> {
     let name = Name::parse(name)?;
     let dir = Directory::parse(directory)?;
     let path = CPath::directory(&dir);
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
     let fd = fs::openat(CWD, path.as_c_str(), flags, Mode::empty()).map_err(directory_error)?;
     // `sem.NAME` and its NUL, on the stack; the name holds no NUL.
-    let bare = &name.as_str().as_bytes()[1..];
+    let bare = &name.as_bytes()[1..];
     let mut buf = [0u8; PREFIX.len() + NAME_MAX + 1];
     buf[..PREFIX.len()].copy_from_slice(PREFIX);
     buf[PREFIX.len()..PREFIX.len() + bare.len()].copy_from_slice(bare);

@@ -37,8 +37,9 @@ impl Name {
     ///
     /// [`ErrorKind::InvalidName`] (errno `EINVAL`, or `ENAMETOOLONG` for a
     /// name that is too long).
-    pub(crate) fn parse(name: &str) -> Result<Name, Error> {
-        let bare = name.trim_start_matches('/').as_bytes();
+    pub(crate) fn parse(name: &[u8]) -> Result<Name, Error> {
+        let slashes = name.iter().take_while(|&&b| b == b'/').count();
+        let bare = &name[slashes..];
         if bare.is_empty() {
             return Err(invalid_name(Errno::INVAL, "empty name"));
         }
@@ -63,11 +64,16 @@ impl Name {
         })
     }
 
-    /// The canonical `/NAME` form.
+    /// The canonical `/NAME` form: any bytes but `/` and NUL after the
+    /// slash, as glibc allows.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.buf[..usize::from(self.len)]
+    }
+
+    /// [`as_bytes`](Self::as_bytes) if it is UTF-8, else the part before the
+    /// first byte that is not.
     pub(crate) fn as_str(&self) -> &str {
-        // The bytes are a suffix of a `&str` after an ASCII prefix, so they
-        // are UTF-8; the fallback is unreachable.
-        core::str::from_utf8(&self.buf[..usize::from(self.len)]).unwrap_or("/")
+        utf8_prefix(self.as_bytes())
     }
 
     /// `NAME`, without the slash.
@@ -78,8 +84,41 @@ impl Name {
 
 impl fmt::Debug for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.as_str(), f)
+        write_quoted(f, self.as_bytes())
     }
+}
+
+/// Bytes shown by `Debug` as [`write_quoted`] writes them.
+pub(crate) struct Quoted<'a>(pub(crate) &'a [u8]);
+
+impl fmt::Debug for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_quoted(f, self.0)
+    }
+}
+
+/// The longest prefix of `bytes` that is UTF-8.
+pub(crate) fn utf8_prefix(bytes: &[u8]) -> &str {
+    match core::str::from_utf8(bytes) {
+        Ok(s) => s,
+        // `valid_up_to` bytes are UTF-8; the fallback is unreachable.
+        Err(e) => core::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or(""),
+    }
+}
+
+/// Writes `bytes` as a quoted string, like `Debug` for `str`, with each byte
+/// that is not UTF-8 as `\xNN`.
+pub(crate) fn write_quoted(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
+    f.write_str("\"")?;
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            fmt::Display::fmt(&c.escape_debug(), f)?;
+        }
+        for b in chunk.invalid() {
+            write!(f, "\\x{b:02x}")?;
+        }
+    }
+    f.write_str("\"")
 }
 
 fn invalid_name(errno: Errno, detail: &'static str) -> Error {
@@ -204,20 +243,20 @@ mod tests {
     #[test]
     fn leading_slashes_are_stripped() {
         for n in ["foo", "/foo", "//foo", "///foo"] {
-            assert_eq!(Name::parse(n).unwrap().as_str(), "/foo");
+            assert_eq!(Name::parse(n.as_bytes()).unwrap().as_str(), "/foo");
         }
     }
 
     #[test]
     fn dots_are_names() {
-        assert_eq!(Name::parse(".").unwrap().as_str(), "/.");
-        assert_eq!(Name::parse("..").unwrap().as_str(), "/..");
+        assert_eq!(Name::parse(b".").unwrap().as_str(), "/.");
+        assert_eq!(Name::parse(b"..").unwrap().as_str(), "/..");
     }
 
     #[test]
     fn bad_names() {
         for n in ["", "/", "//", "a/b", "/a/", "a\0b"] {
-            let e = Name::parse(n).unwrap_err();
+            let e = Name::parse(n.as_bytes()).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidName, "{n:?}");
             assert_eq!(e.raw_os_error(), 22, "{n:?}");
         }
@@ -226,16 +265,19 @@ mod tests {
     #[test]
     fn length_limit() {
         let ok: String = "x".repeat(NAME_MAX);
-        assert_eq!(Name::parse(&ok).unwrap().as_str().len(), NAME_MAX + 1);
+        assert_eq!(
+            Name::parse(ok.as_bytes()).unwrap().as_str().len(),
+            NAME_MAX + 1
+        );
         let long: String = "x".repeat(NAME_MAX + 1);
-        let e = Name::parse(&long).unwrap_err();
+        let e = Name::parse(long.as_bytes()).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidName);
         assert_eq!(e.raw_os_error(), 36);
     }
 
     #[test]
     fn paths() {
-        let name = Name::parse("/jobs").unwrap();
+        let name = Name::parse(b"/jobs").unwrap();
         let dir = Directory::default();
         assert_eq!(
             CPath::semaphore(&dir, &name).as_c_str().to_bytes(),
@@ -251,6 +293,21 @@ mod tests {
             CPath::semaphore(&root, &name).as_c_str().to_bytes(),
             b"//sem.jobs"
         );
+    }
+
+    #[test]
+    fn names_are_bytes() {
+        let name = Name::parse(b"/caf\xe9\xff").unwrap();
+        assert_eq!(name.as_bytes(), b"/caf\xe9\xff");
+        assert_eq!(name.as_str(), "/caf");
+        assert_eq!(std::format!("{name:?}"), r#""/caf\xe9\xff""#);
+        let dir = Directory::default();
+        assert_eq!(
+            CPath::semaphore(&dir, &name).as_c_str().to_bytes(),
+            b"/dev/shm/sem.caf\xe9\xff"
+        );
+        let quoted = Name::parse("tab\t\"q\"".as_bytes()).unwrap();
+        assert_eq!(std::format!("{quoted:?}"), r#""/tab\t\"q\"""#);
     }
 
     #[test]

@@ -1,242 +1,29 @@
-//! [`NamedSemaphore`], its [`OpenOptions`] and [`Existence`] policy.
+//! [`NamedSemaphore`], the handle to a semaphore file mapped into this
+//! process, and the free [`unlink`] functions.
 
 use core::fmt;
 use core::sync::atomic::{AtomicBool, Ordering};
-use core::time::Duration;
 
-use rustix::fs::Mode;
-
-use crate::file::{self, Mapping, Publish};
+use crate::file::{self, Mapping};
 use crate::name::{CPath, Directory, Name};
-use crate::{Error, ErrorKind, Operation, Permit, RawSemaphore, VALUE_MAX};
+use crate::{Error, Existence, OpenOptions, Operation, RawSemaphore};
 
-/// What to do about a semaphore that does or does not exist yet.
-///
-/// The four policies of Python's `named_semaphores` package, under
-/// Rust names:
-///
-/// | `Existence`        | Python                | C (`sem_open` flags)  |
-/// |--------------------|-----------------------|-----------------------|
-/// | `CreateNew`        | `RAISE_IF_EXISTS`     | `O_CREAT \| O_EXCL`   |
-/// | `OpenOrCreate`     | `LINK_OR_CREATE`      | `O_CREAT`             |
-/// | `OpenExisting`     | `RAISE_IF_NOT_EXISTS` | `0`                   |
-/// | `UnlinkAndCreate`  | `UNLINK_AND_CREATE`   | `sem_unlink` + `O_CREAT \| O_EXCL` |
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Existence {
-    /// Create a new semaphore; fail with [`ErrorKind::AlreadyExists`] if the
-    /// name exists. Never touches an existing semaphore.
-    CreateNew,
-    /// Open the semaphore if it exists, otherwise create it. When two
-    /// processes race to create, one creates and the other opens the
-    /// winner's semaphore; the initial value is ignored when opening.
-    ///
-    /// A handle opened this way does **not** unlink the name on drop, even
-    /// if it happened to create the semaphore, unless asked to
-    /// ([`OpenOptions::unlink_on_drop`]): which process creates is an
-    /// accident of timing, and if the creator removed the name when it
-    /// exits, the next process would create a second semaphore beside the
-    /// one the others still use, breaking the limit the value stands for.
-    OpenOrCreate,
-    /// Open an existing semaphore; fail with [`ErrorKind::NotFound`] if there
-    /// is none. The default.
-    #[default]
-    OpenExisting,
-    /// Replace whatever semaphore has the name with a new one. Processes that
-    /// already have the old one open keep using it, detached from the name.
-    /// As with [`CreateNew`](Self::CreateNew), the handle owns the name and
-    /// unlinks it on drop (unless told otherwise).
-    ///
-    /// The new file replaces the old name atomically (`rename`), so there is
-    /// no moment when the name is missing; if several processes do this at
-    /// once, each gets a new semaphore and the last one keeps the name.
-    UnlinkAndCreate,
-}
-
-/// Options for opening or creating a [`NamedSemaphore`], in the manner of
-/// [`std::fs::OpenOptions`](https://doc.rust-lang.org/std/fs/struct.OpenOptions.html).
-///
-/// Made by [`NamedSemaphore::options`].
-///
-/// ```
-/// use named_semaphores::{Existence, NamedSemaphore};
-/// # let name = format!("doc-options-{}", std::process::id());
-///
-/// let sem = NamedSemaphore::options()
-///     .initial_value(3)
-///     .existence(Existence::UnlinkAndCreate)
-///     .mode(0o600)
-///     .open(&name)?;
-/// assert!(sem.created());
-/// assert_eq!(sem.value(), 3);
-/// # Ok::<(), named_semaphores::Error>(())
-/// ```
-#[derive(Clone, Debug)]
-pub struct OpenOptions<'a> {
-    value: u32,
-    existence: Existence,
-    mode: u32,
-    unlink_on_drop: Option<bool>,
-    directory: Option<&'a str>,
-}
-
-impl Default for OpenOptions<'_> {
-    fn default() -> Self {
-        OpenOptions {
-            value: 1,
-            existence: Existence::OpenExisting,
-            mode: 0o600,
-            unlink_on_drop: None,
-            directory: None,
-        }
-    }
-}
-
-impl<'a> OpenOptions<'a> {
-    /// The default options: open an existing semaphore; if creating, value 1
-    /// and mode `0o600`; unlink on drop if this handle created the semaphore
-    /// on purpose (see [`unlink_on_drop`](Self::unlink_on_drop)).
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The value a newly created semaphore starts with (default 1). Ignored
-    /// when an existing semaphore is opened. At most [`VALUE_MAX`].
-    pub fn initial_value(&mut self, value: u32) -> &mut Self {
-        self.value = value;
-        self
-    }
-
-    /// What to do if the semaphore exists or does not (default
-    /// [`Existence::OpenExisting`]).
-    pub fn existence(&mut self, existence: Existence) -> &mut Self {
-        self.existence = existence;
-        self
-    }
-
-    /// Permission bits of a newly created semaphore file (default `0o600`).
-    /// The process umask applies, as for `open(2)`. A process needs read and
-    /// write permission to open a semaphore.
-    pub fn mode(&mut self, mode: u32) -> &mut Self {
-        self.mode = mode & 0o7777;
-        self
-    }
-
-    /// Whether dropping the handle unlinks the name.
-    ///
-    /// By default a handle that created the semaphore on purpose
-    /// ([`Existence::CreateNew`], [`Existence::UnlinkAndCreate`]) owns the
-    /// name and unlinks it on drop; any other handle leaves it, including one
-    /// that created it through [`Existence::OpenOrCreate`] (see there why).
-    /// A drop only ever unlinks the semaphore this handle has open: if the
-    /// name was given to another semaphore since, that one keeps it.
-    pub fn unlink_on_drop(&mut self, unlink: bool) -> &mut Self {
-        self.unlink_on_drop = Some(unlink);
-        self
-    }
-
-    /// The directory the semaphore file lives in (default `/dev/shm`, where
-    /// glibc looks). Only glibc programs built to look elsewhere will see
-    /// semaphores in another directory; use this on systems that mount their
-    /// tmpfs elsewhere. A directory other than the default must exist and be a
-    /// tmpfs or ramfs.
-    pub fn directory(&mut self, directory: &'a str) -> &mut Self {
-        self.directory = Some(directory);
-        self
-    }
-
-    /// Opens or creates the semaphore `name` with these options.
-    ///
-    /// `name` is mapped as glibc maps it: leading slashes are ignored, and the
-    /// rest must be 1 to [`NAME_MAX`](crate::NAME_MAX) bytes with no `/` or
-    /// NUL. `"jobs"`, `"/jobs"` and `"//jobs"` are the same semaphore.
-    ///
-    /// # Errors
-    ///
-    /// - [`ErrorKind::InvalidName`]: the name is not valid; nothing was created.
-    /// - [`ErrorKind::InvalidArgument`]: the initial value is above
-    ///   [`VALUE_MAX`] (when the semaphore may be created), or the directory is
-    ///   unusable.
-    /// - [`ErrorKind::AlreadyExists`]: [`Existence::CreateNew`] and the name exists.
-    /// - [`ErrorKind::NotFound`]: [`Existence::OpenExisting`] and it does not.
-    /// - [`ErrorKind::PermissionDenied`]: the file or directory permissions.
-    /// - [`ErrorKind::InvalidObject`]: the file at the name is not a semaphore
-    ///   for this target (a symbolic link, directory, FIFO, wrong size, bad
-    ///   header).
-    /// - [`ErrorKind::Os`]: anything else (out of memory, no space in the tmpfs).
-    pub fn open(&self, name: &str) -> Result<NamedSemaphore, Error> {
-        let op = match self.existence {
-            Existence::CreateNew | Existence::UnlinkAndCreate => Operation::Create,
-            Existence::OpenExisting | Existence::OpenOrCreate => Operation::Open,
-        };
-        let name = Name::parse(name).map_err(|e| e.on(op, name))?;
-        let (map, dir, created) = self.open_name(&name).map_err(|e| e.on(op, name.as_str()))?;
-        let owner = created && self.existence != Existence::OpenOrCreate;
-        Ok(NamedSemaphore {
-            map,
-            name,
-            dir,
-            created,
-            unlink_on_drop: AtomicBool::new(self.unlink_on_drop.unwrap_or(owner)),
-        })
-    }
-
-    fn open_name(&self, name: &Name) -> Result<(Mapping, Directory, bool), Error> {
-        let dir = match self.directory {
-            Some(d) => {
-                let dir = Directory::parse(d)?;
-                if !dir.is_default() {
-                    file::check_directory(&dir)?;
-                }
-                dir
-            }
-            None => Directory::default(),
-        };
-        if self.existence != Existence::OpenExisting && self.value > VALUE_MAX {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                rustix::io::Errno::INVAL,
-                "initial value above VALUE_MAX",
-            ));
-        }
-        let path = CPath::semaphore(&dir, name);
-        let path = path.as_c_str();
-        let mode = Mode::from_raw_mode(self.mode);
-        let create = |publish| {
-            file::create(&dir, path, self.value, mode, publish)
-                .map_err(|e| e.during(Operation::Create))
-        };
-        let (map, created) = match self.existence {
-            Existence::OpenExisting => (file::open(path)?, false),
-            Existence::CreateNew => (create(Publish::Link)?, true),
-            Existence::UnlinkAndCreate => (create(Publish::Replace)?, true),
-            Existence::OpenOrCreate => loop {
-                match file::open(path) {
-                    Ok(map) => break (map, false),
-                    Err(e) if e.kind() == ErrorKind::NotFound => {}
-                    Err(e) => return Err(e),
-                }
-                match create(Publish::Link) {
-                    Ok(map) => break (map, true),
-                    // Lost the race to another creator: open theirs.
-                    Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
-                    Err(e) => return Err(e),
-                }
-            },
-        };
-        Ok((map, dir, created))
-    }
-}
+mod tokens;
 
 /// A POSIX named semaphore, shared with every process that opens the same
 /// name, glibc's `sem_open` users included.
 ///
 /// The semaphore is the file `/dev/shm/sem.NAME`, mapped into this process;
 /// the handle holds no file descriptor. Dropping the handle unmaps it, and
-/// unlinks the name if the handle was set to (by default: if it created the
-/// semaphore), provided the name still refers to this semaphore.
+/// unlinks the name if the handle owns it (see [who owns the
+/// name](crate#who-owns-the-name)), provided the name still refers to this
+/// semaphore.
 ///
 /// `NamedSemaphore` is `Send` and `Sync`: share it between threads by
-/// reference or in an `Arc`.
+/// reference or in an `Arc` (with the `alloc` feature, `acquire_owned`
+/// gives a permit that can move into a spawned thread), or make a second
+/// handle with
+/// [`try_clone`](NamedSemaphore::try_clone).
 ///
 /// # Examples
 ///
@@ -266,33 +53,72 @@ pub struct NamedSemaphore {
 }
 
 impl NamedSemaphore {
+    pub(crate) fn from_parts(
+        map: Mapping,
+        name: Name,
+        dir: Directory,
+        created: bool,
+        unlink_on_drop: bool,
+    ) -> Self {
+        NamedSemaphore {
+            map,
+            name,
+            dir,
+            created,
+            unlink_on_drop: AtomicBool::new(unlink_on_drop),
+        }
+    }
+
     /// Creates a new semaphore with `value` tokens; fails if the name exists.
+    /// The handle owns the name: dropping it unlinks the name.
+    ///
+    /// `name` is a `&str`, a `String` or bytes (a name that [`list`](crate::list)
+    /// found need not be UTF-8); see [`OpenOptions::open`] for the rules.
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::AlreadyExists`] if the name exists; otherwise as for
-    /// [`OpenOptions::open`].
-    pub fn create(name: &str, value: u32) -> Result<Self, Error> {
+    /// [`ErrorKind::AlreadyExists`](crate::ErrorKind::AlreadyExists) if the
+    /// name exists; otherwise as for [`OpenOptions::open`].
+    ///
+    /// ```
+    /// use named_semaphores::{ErrorKind, NamedSemaphore};
+    /// # let name = format!("doc-create-{}", std::process::id());
+    ///
+    /// let sem = NamedSemaphore::create(&name, 3)?;
+    /// assert_eq!(sem.value(), 3);
+    /// let again = NamedSemaphore::create(&name, 3).unwrap_err();
+    /// assert_eq!(again.kind(), ErrorKind::AlreadyExists);
+    /// # Ok::<(), named_semaphores::Error>(())
+    /// ```
+    pub fn create(name: impl AsRef<[u8]>, value: u32) -> Result<Self, Error> {
         Self::options()
             .initial_value(value)
             .existence(Existence::CreateNew)
             .open(name)
     }
 
-    /// Opens an existing semaphore.
+    /// Opens an existing semaphore, made by this crate, glibc's `sem_open`
+    /// or anything else that writes glibc's format.
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::NotFound`] if there is none; otherwise as for
-    /// [`OpenOptions::open`].
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) if there is none;
+    /// otherwise as for [`OpenOptions::open`].
     ///
     /// ```
     /// use named_semaphores::{ErrorKind, NamedSemaphore};
+    /// # let name = format!("doc-open-{}", std::process::id());
     ///
-    /// let err = NamedSemaphore::open("surely-nobody-made-this-one").unwrap_err();
+    /// let err = NamedSemaphore::open(&name).unwrap_err();
     /// assert_eq!(err.kind(), ErrorKind::NotFound);
+    ///
+    /// let creator = NamedSemaphore::create(&name, 1)?;
+    /// let opener = NamedSemaphore::open(&name)?;
+    /// assert!(opener.try_acquire()?);
+    /// assert_eq!(creator.value(), 0); // one semaphore
+    /// # Ok::<(), named_semaphores::Error>(())
     /// ```
-    pub fn open(name: &str) -> Result<Self, Error> {
+    pub fn open(name: impl AsRef<[u8]>) -> Result<Self, Error> {
         Self::options().open(name)
     }
 
@@ -305,6 +131,10 @@ impl NamedSemaphore {
     /// can run the same code and they all share one semaphore, whichever
     /// started first and whichever exits first. See
     /// [`Existence::OpenOrCreate`].
+    ///
+    /// # Errors
+    ///
+    /// As for [`OpenOptions::open`].
     ///
     /// ```
     /// use named_semaphores::NamedSemaphore;
@@ -320,11 +150,7 @@ impl NamedSemaphore {
     /// # named_semaphores::unlink(&name)?;
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
-    ///
-    /// # Errors
-    ///
-    /// As for [`OpenOptions::open`].
-    pub fn open_or_create(name: &str, value: u32) -> Result<Self, Error> {
+    pub fn open_or_create(name: impl AsRef<[u8]>, value: u32) -> Result<Self, Error> {
         Self::options()
             .initial_value(value)
             .existence(Existence::OpenOrCreate)
@@ -332,11 +158,74 @@ impl NamedSemaphore {
     }
 
     /// Options for everything else: mode, directory, unlink on drop.
+    ///
+    /// ```
+    /// use named_semaphores::{Existence, NamedSemaphore};
+    /// # let name = format!("doc-opts-{}", std::process::id());
+    ///
+    /// let sem = NamedSemaphore::options()
+    ///     .existence(Existence::CreateNew)
+    ///     .initial_value(0)
+    ///     .mode(0o660)
+    ///     .open(&name)?;
+    /// assert_eq!(sem.value(), 0);
+    /// # Ok::<(), named_semaphores::Error>(())
+    /// ```
+    #[must_use]
     pub fn options() -> OpenOptions<'static> {
         OpenOptions::new()
     }
 
+    /// A second handle to the same semaphore, as if this process had opened
+    /// it again, but made from this handle's mapping (`mremap`), not by
+    /// name: it is the same semaphore even if the name has since been
+    /// unlinked or given to another one. The new handle does not own the
+    /// name ([`unlinks_on_drop`](Self::unlinks_on_drop) is `false`, and
+    /// [`created`](Self::created) too).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Os`](crate::ErrorKind::Os) if the kernel refuses a new
+    /// mapping (`ENOMEM`: out of memory or of mappings).
+    ///
+    /// ```
+    /// use named_semaphores::NamedSemaphore;
+    /// # let name = format!("doc-clone-{}", std::process::id());
+    ///
+    /// let sem = NamedSemaphore::create(&name, 1)?;
+    /// let twin = sem.try_clone()?;
+    /// sem.unlink()?;                    // the name is gone
+    /// assert!(twin.try_acquire()?);     // the semaphore is not
+    /// assert_eq!(sem.value(), 0);
+    /// assert_eq!(sem.file_id(), twin.file_id());
+    /// # Ok::<(), named_semaphores::Error>(())
+    /// ```
+    pub fn try_clone(&self) -> Result<Self, Error> {
+        let map = self
+            .map
+            .try_clone()
+            .map_err(|e| e.on(Operation::Open, self.name_bytes()))?;
+        Ok(Self::from_parts(
+            map,
+            self.name.clone(),
+            self.dir.clone(),
+            false,
+            false,
+        ))
+    }
+
     /// The semaphore itself, for the operations shared with unnamed ones.
+    ///
+    /// ```
+    /// use named_semaphores::{NamedSemaphore, RawSemaphore};
+    /// # let name = format!("doc-as-raw-{}", std::process::id());
+    ///
+    /// let sem = NamedSemaphore::create(&name, 2)?;
+    /// let raw: &RawSemaphore = sem.as_raw();
+    /// assert_eq!(raw.to_bytes().len(), RawSemaphore::SIZE); // glibc's sem_t
+    /// # Ok::<(), named_semaphores::Error>(())
+    /// ```
+    #[must_use]
     pub fn as_raw(&self) -> &RawSemaphore {
         self.map.sem()
     }
@@ -346,141 +235,142 @@ impl NamedSemaphore {
     /// the same `file_id` are the same semaphore, whatever names they were
     /// opened by. Useful for a table of open semaphores, such as glibc keeps
     /// so that repeated `sem_open` calls return one pointer.
+    ///
+    /// ```
+    /// use named_semaphores::NamedSemaphore;
+    /// # let name = format!("doc-file-id-{}", std::process::id());
+    ///
+    /// let a = NamedSemaphore::create(&name, 1)?;
+    /// let b = NamedSemaphore::open(format!("/{name}"))?;
+    /// assert_eq!(a.file_id(), b.file_id());
+    /// # Ok::<(), named_semaphores::Error>(())
+    /// ```
     #[must_use]
     pub fn file_id(&self) -> (u64, u64) {
         self.map.id()
     }
 
-    /// Takes a token, sleeping until one is available (`sem_wait`). Signals
-    /// do not interrupt it.
-    ///
-    /// # Errors
-    ///
-    /// As for [`RawSemaphore::acquire`].
-    #[inline]
-    pub fn acquire(&self) -> Result<(), Error> {
-        self.as_raw().acquire().map_err(self.failed())
-    }
-
-    /// Takes a token if one is available now (`sem_trywait`).
-    ///
-    /// # Errors
-    ///
-    /// As for [`RawSemaphore::try_acquire`].
-    #[inline]
-    pub fn try_acquire(&self) -> Result<bool, Error> {
-        self.as_raw().try_acquire().map_err(self.failed())
-    }
-
-    /// Takes a token, waiting at most `timeout`; `Ok(false)` if none came.
-    /// The deadline is on `CLOCK_MONOTONIC` and computed once.
-    ///
-    /// # Errors
-    ///
-    /// As for [`RawSemaphore::acquire_timeout`].
-    pub fn acquire_timeout(&self, timeout: Duration) -> Result<bool, Error> {
-        self.as_raw()
-            .acquire_timeout(timeout)
-            .map_err(self.failed())
-    }
-
-    /// Gives back a token (`sem_post`).
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::Overflow`] at [`VALUE_MAX`]; nothing changes.
-    #[inline]
-    pub fn release(&self) -> Result<(), Error> {
-        self.as_raw().release().map_err(self.failed())
-    }
-
-    /// Gives back `n` tokens in one atomic step and wakes up to `n` waiters.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::Overflow`] if the value would exceed [`VALUE_MAX`];
-    /// nothing changes.
-    pub fn release_n(&self, n: u32) -> Result<(), Error> {
-        self.as_raw().release_n(n).map_err(self.failed())
-    }
-
-    /// Acquires and returns a [`Permit`] that releases on drop.
-    ///
-    /// # Errors
-    ///
-    /// As for [`acquire`](Self::acquire).
-    pub fn access(&self) -> Result<Permit<'_>, Error> {
-        self.as_raw().access().map_err(self.failed())
-    }
-
-    /// A [`Permit`] if a token is available now.
-    ///
-    /// # Errors
-    ///
-    /// As for [`try_acquire`](Self::try_acquire).
-    pub fn try_access(&self) -> Result<Option<Permit<'_>>, Error> {
-        self.as_raw().try_access().map_err(self.failed())
-    }
-
-    /// A [`Permit`] if a token comes within `timeout`.
-    ///
-    /// # Errors
-    ///
-    /// As for [`acquire_timeout`](Self::acquire_timeout).
-    pub fn access_timeout(&self, timeout: Duration) -> Result<Option<Permit<'_>>, Error> {
-        self.as_raw().access_timeout(timeout).map_err(self.failed())
-    }
-
-    /// The current value (`sem_getvalue`).
-    #[must_use]
-    pub fn value(&self) -> u32 {
-        self.as_raw().value()
-    }
-
     /// The name in its canonical form, with one leading slash: `"/jobs"`.
+    ///
+    /// A name opened as bytes that are not UTF-8 shows here only up to its
+    /// first such byte; [`name_bytes`](Self::name_bytes) has all of it.
+    ///
+    /// ```
+    /// use named_semaphores::NamedSemaphore;
+    /// # let name = format!("doc-name-{}", std::process::id());
+    ///
+    /// let sem = NamedSemaphore::create(format!("//{name}"), 1)?;
+    /// assert_eq!(sem.name(), format!("/{name}"));
+    /// # Ok::<(), named_semaphores::Error>(())
+    /// ```
     #[must_use]
     pub fn name(&self) -> &str {
         self.name.as_str()
     }
 
+    /// The canonical name as bytes, which need not be UTF-8: glibc allows
+    /// any bytes but `/` and NUL.
+    ///
+    /// ```
+    /// use named_semaphores::NamedSemaphore;
+    /// # let name = format!("doc-bytes-{}-\u{e9}", std::process::id());
+    /// # let mut name = name.into_bytes();
+    /// # name.pop(); // "é" is 2 bytes: keep the first, which is not UTF-8
+    ///
+    /// let sem = NamedSemaphore::create(&name, 1)?;
+    /// assert_eq!(&sem.name_bytes()[1..], &name[..]);
+    /// assert!(core::str::from_utf8(sem.name_bytes()).is_err());
+    /// # Ok::<(), named_semaphores::Error>(())
+    /// ```
+    #[must_use]
+    pub fn name_bytes(&self) -> &[u8] {
+        self.name.as_bytes()
+    }
+
     /// Whether this handle created the semaphore (`false` if it opened an
     /// existing one).
+    ///
+    /// ```
+    /// use named_semaphores::NamedSemaphore;
+    /// # let name = format!("doc-created-{}", std::process::id());
+    ///
+    /// let first = NamedSemaphore::create(&name, 1)?;
+    /// let second = NamedSemaphore::open(&name)?;
+    /// assert!(first.created() && !second.created());
+    /// # Ok::<(), named_semaphores::Error>(())
+    /// ```
     #[must_use]
     pub fn created(&self) -> bool {
         self.created
     }
 
     /// Whether dropping this handle will unlink the name.
+    ///
+    /// ```
+    /// use named_semaphores::NamedSemaphore;
+    /// # let name = format!("doc-owns-{}", std::process::id());
+    ///
+    /// let owner = NamedSemaphore::create(&name, 1)?;
+    /// let other = NamedSemaphore::open(&name)?;
+    /// assert!(owner.unlinks_on_drop() && !other.unlinks_on_drop());
+    /// # Ok::<(), named_semaphores::Error>(())
+    /// ```
     #[must_use]
     pub fn unlinks_on_drop(&self) -> bool {
         self.unlink_on_drop.load(Ordering::Relaxed)
     }
 
     /// Changes whether dropping this handle unlinks the name.
+    ///
+    /// ```
+    /// use named_semaphores::NamedSemaphore;
+    /// # let name = format!("doc-keep-{}", std::process::id());
+    ///
+    /// let sem = NamedSemaphore::create(&name, 1)?;
+    /// sem.set_unlink_on_drop(false); // outlive this process
+    /// drop(sem);
+    /// assert!(NamedSemaphore::open(&name).is_ok());
+    /// # named_semaphores::unlink(&name)?;
+    /// # Ok::<(), named_semaphores::Error>(())
+    /// ```
     pub fn set_unlink_on_drop(&self, unlink: bool) {
         self.unlink_on_drop.store(unlink, Ordering::Relaxed);
     }
 
-    /// Removes the name now (`sem_unlink`). This handle, and every other
-    /// process that has the semaphore open, keeps working on it; a later
-    /// create makes a new, unrelated semaphore. The handle will not try to
-    /// unlink again on drop.
+    /// Removes the name now (`sem_unlink`), whichever semaphore it refers
+    /// to now. This handle, and every other process that has the semaphore
+    /// open, keeps working on it; a later create makes a new, unrelated
+    /// semaphore. The handle will not try to unlink again on drop.
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::NotFound`] if the name is already gone,
-    /// [`ErrorKind::PermissionDenied`] if the directory forbids it.
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) if the name is
+    /// already gone,
+    /// [`ErrorKind::PermissionDenied`](crate::ErrorKind::PermissionDenied) if
+    /// the directory forbids it.
+    ///
+    /// ```
+    /// use named_semaphores::{ErrorKind, NamedSemaphore};
+    /// # let name = format!("doc-unlink-method-{}", std::process::id());
+    ///
+    /// let sem = NamedSemaphore::create(&name, 0)?;
+    /// sem.unlink()?;
+    /// assert_eq!(NamedSemaphore::open(&name).unwrap_err().kind(), ErrorKind::NotFound);
+    /// sem.release()?; // still usable
+    /// assert_eq!(sem.unlink().unwrap_err().kind(), ErrorKind::NotFound);
+    /// # Ok::<(), named_semaphores::Error>(())
+    /// ```
     pub fn unlink(&self) -> Result<(), Error> {
         self.set_unlink_on_drop(false);
         file::unlink(CPath::semaphore(&self.dir, &self.name).as_c_str())
-            .map_err(|e| e.on(Operation::Unlink, self.name()))
+            .map_err(|e| e.on(Operation::Unlink, self.name_bytes()))
     }
 
     /// Adds this semaphore's name to an error of the raw semaphore's (which
     /// records the operation itself).
     fn failed(&self) -> impl FnOnce(Error) -> Error + '_ {
-        // The raw semaphore's errors all name their operation.
-        move |e| e.on(Operation::Acquire, self.name())
+        // The raw semaphore's errors all name their operation already.
+        move |e| e.on(Operation::Acquire, self.name_bytes())
     }
 }
 
@@ -529,7 +419,7 @@ impl fmt::Debug for NamedSemaphore {
 /// sem.release()?; // the handle still works
 /// # Ok::<(), named_semaphores::Error>(())
 /// ```
-pub fn unlink(name: &str) -> Result<(), Error> {
+pub fn unlink(name: impl AsRef<[u8]>) -> Result<(), Error> {
     unlink_in(crate::DEFAULT_DIRECTORY, name)
 }
 
@@ -539,9 +429,13 @@ pub fn unlink(name: &str) -> Result<(), Error> {
 ///
 /// As for [`unlink`], and [`ErrorKind::InvalidArgument`] for an unusable
 /// directory path.
-pub fn unlink_in(directory: &str, name: &str) -> Result<(), Error> {
-    let fail = |e: Error, name: &str| e.on(Operation::Unlink, name);
+pub fn unlink_in(directory: &str, name: impl AsRef<[u8]>) -> Result<(), Error> {
+    unlink_bytes(directory, name.as_ref())
+}
+
+fn unlink_bytes(directory: &str, name: &[u8]) -> Result<(), Error> {
+    let fail = |e: Error, name: &[u8]| e.on(Operation::Unlink, name);
     let parsed = Name::parse(name).map_err(|e| fail(e, name))?;
-    let dir = Directory::parse(directory).map_err(|e| fail(e, parsed.as_str()))?;
-    file::unlink(CPath::semaphore(&dir, &parsed).as_c_str()).map_err(|e| fail(e, parsed.as_str()))
+    let dir = Directory::parse(directory).map_err(|e| fail(e, parsed.as_bytes()))?;
+    file::unlink(CPath::semaphore(&dir, &parsed).as_c_str()).map_err(|e| fail(e, parsed.as_bytes()))
 }

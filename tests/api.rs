@@ -130,9 +130,9 @@ fn mode_is_applied_under_umask() {
 #[test]
 fn name_is_canonical_and_slashes_are_one_name() {
     let name = TestName::new("slashes");
-    let a = NamedSemaphore::create(&format!("//{}", &*name), 1).unwrap();
+    let a = NamedSemaphore::create(format!("//{}", &*name), 1).unwrap();
     assert_eq!(a.name(), format!("/{}", &*name));
-    let b = NamedSemaphore::open(&format!("/{}", &*name)).unwrap();
+    let b = NamedSemaphore::open(format!("/{}", &*name)).unwrap();
     assert_eq!(b.name(), a.name());
     assert!(name.exists());
 }
@@ -442,4 +442,79 @@ fn errors_say_which_operation_failed_on_which_semaphore() {
     let err = NamedSemaphore::create("a/b", 0).unwrap_err();
     assert_eq!(err.operation(), Some(Operation::Create));
     assert_eq!(err.name(), Some("a/b"));
+}
+
+#[test]
+fn names_of_every_string_type_work() {
+    let name = TestName::new("strtypes");
+    let owned: String = name.name.clone();
+    let sem = NamedSemaphore::create(&owned, 1).unwrap();
+    for opened in [
+        NamedSemaphore::open(owned.as_str()).unwrap(),
+        NamedSemaphore::open(&owned).unwrap(),
+        NamedSemaphore::open(owned.clone()).unwrap(),
+        NamedSemaphore::open(owned.as_bytes()).unwrap(),
+        NamedSemaphore::open(owned.clone().into_bytes()).unwrap(),
+    ] {
+        assert_eq!(opened.file_id(), sem.file_id());
+    }
+}
+
+#[test]
+fn try_clone_is_the_same_semaphore_whatever_the_name_does() {
+    let name = TestName::new("clone");
+    let sem = NamedSemaphore::create(&name, 1).unwrap();
+    let twin = sem.try_clone().unwrap();
+    assert!(!twin.created() && !twin.unlinks_on_drop());
+    assert_eq!((twin.name(), twin.file_id()), (sem.name(), sem.file_id()));
+    // Replace the name: the twin stays with the original.
+    let newer = NamedSemaphore::options()
+        .existence(Existence::UnlinkAndCreate)
+        .initial_value(7)
+        .open(&name)
+        .unwrap();
+    assert!(twin.try_acquire().unwrap());
+    assert_eq!((sem.value(), newer.value()), (0, 7));
+    drop(sem); // its mapping goes; the twin's stays valid
+    twin.release().unwrap();
+    assert_eq!(twin.value(), 1);
+    drop(twin);
+    assert!(name.exists(), "a clone never unlinks");
+    assert_eq!(NamedSemaphore::open(&name).unwrap().value(), 7);
+}
+
+#[cfg(feature = "alloc")]
+#[test]
+fn owned_permits_move_into_threads_and_release_on_drop() {
+    let name = TestName::new("owned");
+    let sem = Arc::new(NamedSemaphore::create(&name, 2).unwrap());
+    let inside = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let peak = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let workers: Vec<_> = (0..6)
+        .map(|_| {
+            let permit = sem.acquire_owned().unwrap();
+            let (inside, peak) = (inside.clone(), peak.clone());
+            thread::spawn(move || {
+                let now = inside.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                peak.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
+                thread::sleep(Duration::from_millis(2));
+                inside.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                drop(permit);
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    assert!(peak.load(std::sync::atomic::Ordering::SeqCst) <= 2);
+    assert_eq!(sem.value(), 2);
+    let held = sem.try_acquire_owned().unwrap().unwrap();
+    let kept = sem
+        .acquire_owned_timeout(Duration::from_millis(1))
+        .unwrap()
+        .unwrap();
+    assert!(sem.try_acquire_owned().unwrap().is_none());
+    kept.forget();
+    drop(held);
+    assert_eq!(sem.value(), 1, "the forgotten token stays taken");
 }

@@ -126,7 +126,51 @@ fn unlink_and_sem_unlink_see_each_other() {
 fn glibc_and_crate_agree_on_name_mapping() {
     let name = TestName::new("g-names");
     // glibc strips leading slashes too: "//NAME" is "/NAME".
-    let sem = NamedSemaphore::create(&format!("//{}", &*name), 4).unwrap();
+    let sem = NamedSemaphore::create(format!("//{}", &*name), 4).unwrap();
     assert_eq!(glibc::value(&name), 4);
     drop(sem);
+}
+
+/// A semaphore whose name is not UTF-8, made by glibc in this process: the
+/// listing finds it, and the name it gives opens and unlinks it.
+#[test]
+fn non_utf8_names_made_by_glibc_can_be_reached() {
+    let name = TestName::new("g-bytes");
+    // The test name plus two bytes that are not UTF-8; the guard removes the
+    // file at the plain name, so remove the real one here as well.
+    let mut bytes = format!("/{}-", &*name).into_bytes();
+    bytes.extend_from_slice(b"\xff\xfe");
+    let c_name = std::ffi::CString::new(bytes.clone()).unwrap();
+    // SAFETY: a valid C string; O_CREAT with mode and value as glibc expects.
+    let sem = unsafe { libc::sem_open(c_name.as_ptr(), libc::O_CREAT | libc::O_EXCL, 0o600, 3) };
+    assert_ne!(sem, libc::SEM_FAILED);
+    // SAFETY: `sem` came from sem_open.
+    unsafe { libc::sem_close(sem) };
+    let path = std::path::PathBuf::from(
+        <std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(
+            [&b"/dev/shm/sem."[..], &bytes[1..]].concat(),
+        ),
+    );
+    struct Remove(std::path::PathBuf);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    let _cleanup = Remove(path.clone());
+
+    let all = named_semaphores::list_all().unwrap();
+    let entry = all.iter().find(|e| e.name == bytes[1..]).expect("listed");
+    let sem = NamedSemaphore::open(&entry.name).unwrap();
+    assert_eq!(sem.value(), 3);
+    assert_eq!(sem.name_bytes(), &bytes[..]);
+    assert!(format!("{sem:?}").contains(r"\xff\xfe"), "{sem:?}");
+    named_semaphores::unlink(&entry.name).unwrap();
+    assert!(!path.exists());
+    let err = NamedSemaphore::open(&bytes).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert_eq!(
+        err.name_bytes(),
+        Some(&bytes[..err.name_bytes().unwrap().len()])
+    );
 }

@@ -63,6 +63,12 @@ impl std::ops::Deref for TestName {
     }
 }
 
+impl AsRef<[u8]> for TestName {
+    fn as_ref(&self) -> &[u8] {
+        self.name.as_bytes()
+    }
+}
+
 impl Drop for TestName {
     fn drop(&mut self) {
         let path = self.path();
