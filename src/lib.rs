@@ -60,6 +60,7 @@ mod raw;
 mod sync;
 #[cfg(test)]
 mod test_dir;
+mod users;
 
 pub use error::{Error, ErrorKind};
 pub use list::{
@@ -71,6 +72,10 @@ pub use list::{list_all, list_all_in, OwnedEntry};
 pub use name::{DEFAULT_DIRECTORY, DIRECTORY_MAX, NAME_MAX};
 pub use named::{unlink, unlink_in, Existence, NamedSemaphore, OpenOptions};
 pub use raw::{Clock, Layout, Permit, RawSemaphore};
+pub use users::{
+    processes_using, processes_using_in, ProcessUse, UseSummary, BLOCKED_SHOWN,
+    PROCESSES_BUFFER_LEN,
+};
 
 /// The largest value a semaphore can hold: `SEM_VALUE_MAX`, 2³¹ − 1, as in
 /// glibc on every target.
