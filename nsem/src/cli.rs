@@ -106,17 +106,31 @@ fn text(arg: OsString, what: &str, cmd: Option<&str>) -> Result<String, Failure>
         .map_err(|a| usage(cmd, format!("{what}: {a:?} is not valid UTF-8")))
 }
 
-/// Seconds, decimals allowed, at least 0.
+/// Seconds, decimals allowed (to the nanosecond), at least 0. Read without
+/// floating point, whose parsing code would weigh more than the rest of
+/// the parser.
 pub fn parse_seconds(s: &str, option: &str, cmd: &str) -> Result<Duration, Failure> {
-    s.parse::<f64>()
-        .ok()
-        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
-        .ok_or_else(|| {
-            usage(
-                Some(cmd),
-                format!("{option}: {s:?} is not a number of seconds >= 0"),
-            )
-        })
+    let bad = || {
+        usage(
+            Some(cmd),
+            format!("{option}: {s:?} is not a number of seconds >= 0"),
+        )
+    };
+    let (whole, fraction) = s.split_once('.').unwrap_or((s, ""));
+    let digits = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
+    if (whole.is_empty() && fraction.is_empty()) || !digits(whole) || !digits(fraction) {
+        return Err(bad());
+    }
+    let secs: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| bad())?
+    };
+    let mut nanos = 0u32;
+    for (i, b) in fraction.bytes().take(9).enumerate() {
+        nanos += u32::from(b - b'0') * 10u32.pow(8 - i as u32);
+    }
+    Ok(Duration::new(secs, nanos))
 }
 
 /// A token count: 0 to `VALUE_MAX`, the most a semaphore holds.

@@ -128,6 +128,30 @@ fn usage_errors() {
 }
 
 #[test]
+fn seconds_are_read_exactly() {
+    let secs = |s: &str| parse_seconds(s, "--timeout", "wait").ok();
+    assert_eq!(secs("2"), Some(Duration::from_secs(2)));
+    assert_eq!(secs("0"), Some(Duration::ZERO));
+    assert_eq!(secs("0.25"), Some(Duration::from_millis(250)));
+    assert_eq!(secs(".5"), Some(Duration::from_millis(500)));
+    assert_eq!(secs("1."), Some(Duration::from_secs(1)));
+    assert_eq!(secs("0.0000000019"), Some(Duration::from_nanos(1)));
+    for bad in [
+        "",
+        ".",
+        "-1",
+        "1e3",
+        "soon",
+        "1.2.3",
+        " 1",
+        "+1",
+        "99999999999999999999",
+    ] {
+        assert_eq!(secs(bad), None, "{bad:?}");
+    }
+}
+
+#[test]
 fn modes_are_octal() {
     assert_eq!(parse_mode("0600").ok(), Some(0o600));
     assert_eq!(parse_mode("644").ok(), Some(0o644));

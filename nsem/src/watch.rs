@@ -46,8 +46,25 @@ pub fn run(dir: &str, watch: &Watch, out: &mut impl Write) -> Result<u8, Failure
     }
 }
 
-/// `2`, `0.5`: the interval as given, without trailing zeros.
+/// `2`, `0.5`: the interval in seconds, to the millisecond, without
+/// trailing zeros (integer arithmetic: no float formatting code).
 fn seconds(d: Duration) -> String {
-    let s = format!("{:.3}", d.as_secs_f64());
-    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    let millis = d.subsec_millis();
+    if millis == 0 {
+        return d.as_secs().to_string();
+    }
+    let fraction = format!("{millis:03}");
+    format!("{}.{}", d.as_secs(), fraction.trim_end_matches('0'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_are_shown_as_given() {
+        assert_eq!(seconds(Duration::from_secs(2)), "2");
+        assert_eq!(seconds(Duration::from_millis(500)), "0.5");
+        assert_eq!(seconds(Duration::from_millis(1250)), "1.25");
+    }
 }
