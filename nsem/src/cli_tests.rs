@@ -1,6 +1,7 @@
 //! Unit tests of the command-line parser.
 
 use super::*;
+use crate::values::{parse_mode, parse_seconds};
 
 fn args(a: &[&str]) -> Vec<OsString> {
     a.iter().map(OsString::from).collect()

@@ -3,8 +3,9 @@
 //!
 //! Works on the same `/dev/shm/sem.NAME` objects as glibc's `sem_open`.
 //! This file holds the exit codes and the entry point; the command line is
-//! read in `cli`, carried out in `commands` and `run`, and printed by
-//! `output` and `json`.
+//! read in `cli` (option values in `values`, help texts in `help`), carried
+//! out in `commands`, `run` (with `signals`) and `watch`, and printed by
+//! `output` and `json` (owner names from `names`).
 
 mod cli;
 mod commands;
@@ -14,6 +15,7 @@ mod names;
 mod output;
 mod run;
 mod signals;
+mod values;
 mod watch;
 
 use std::process::ExitCode;

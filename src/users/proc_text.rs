@@ -20,7 +20,10 @@ const FUTEX_OFFSET: u64 = if cfg!(all(target_pointer_width = "64", target_endian
 
 /// The `futex` system call numbers of this target (`futex_time64` too on
 /// 32-bit targets). Empty where unknown: no thread is then seen as blocked.
-const FUTEX_CALLS: &[u64] = if cfg!(target_arch = "x86_64") {
+const FUTEX_CALLS: &[u64] = if cfg!(all(target_arch = "x86_64", target_pointer_width = "32")) {
+    // x32: the x86_64 number with __X32_SYSCALL_BIT.
+    &[0x4000_0000 + 202]
+} else if cfg!(target_arch = "x86_64") {
     &[202]
 } else if cfg!(any(
     target_arch = "aarch64",
