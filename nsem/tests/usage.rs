@@ -224,23 +224,27 @@ fn info_shows_who_maps_the_semaphore_and_who_is_blocked() {
 
 #[test]
 fn info_counts_the_processes_it_cannot_read() {
-    if !common::is_root() {
-        eprintln!("not root: the unreadable-process count is checked when run as root (CI)");
-        return;
-    }
     let name = TestName::new("info-unreadable");
     let _sem = NamedSemaphore::create(&name, 1).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_nsem"));
     cmd.args(["info", &name, "--json"]);
-    // Look as nobody: this process (root's, mapping the semaphore) is then
-    // unreadable, and must be counted, not shown.
-    as_nobody(&mut cmd);
+    let root = common::is_root();
+    if root {
+        // Look as nobody: this process (root's, mapping the semaphore) is
+        // then unreadable, and must be counted, not shown.
+        as_nobody(&mut cmd);
+    } else if std::fs::read("/proc/1/maps").is_ok() {
+        eprintln!("NOT CHECKED: not root, and process 1 is readable: nothing here is unreadable");
+        return;
+    }
     let child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let v: Value = serde_json::from_str(&ok_output(finish(child, LIMIT))).unwrap();
-    assert!(process(&v, std::process::id()).is_none(), "{v}");
+    if root {
+        assert!(process(&v, std::process::id()).is_none(), "{v}");
+    }
     assert!(v["processes_unreadable"].as_u64().unwrap() >= 1, "{v}");
 }
