@@ -42,6 +42,7 @@ step "nsem: unit tests and integration tests"
 cargo test -p nsem
 
 step "nsem without user names: owners as numbers"
+CARGO_TARGET_DIR=target/nsem-numeric cargo test -p nsem --no-default-features --bin nsem
 CARGO_TARGET_DIR=target/nsem-numeric cargo build -p nsem --no-default-features
 numeric=target/nsem-numeric/debug/nsem
 

@@ -104,3 +104,26 @@ mod db {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(all(feature = "user-names", any(target_env = "gnu", target_env = "musl")))]
+    fn ids_are_named_from_the_user_database() {
+        let mut names = Names::default();
+        // Every Linux user database has root as user and group 0.
+        assert_eq!(names.user(0), Some("root"));
+        assert_eq!(names.owner(0, 0), "root:root");
+        // An id no system hands out stays a number.
+        assert_eq!(names.user(4_000_000_123), None);
+        assert_eq!(names.owner(4_000_000_123, 0), "4000000123:root");
+    }
+
+    #[test]
+    #[cfg(not(all(feature = "user-names", any(target_env = "gnu", target_env = "musl"))))]
+    fn without_the_database_ids_stay_numbers() {
+        assert_eq!(Names::default().owner(0, 0), "0:0");
+    }
+}
