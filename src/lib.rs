@@ -78,6 +78,7 @@ mod raw;
 mod sync;
 #[cfg(test)]
 mod test_dir;
+mod users;
 
 pub use error::{Error, ErrorKind, Operation};
 pub use list::{
@@ -92,6 +93,10 @@ pub use options::{Existence, OpenOptions};
 #[cfg(feature = "alloc")]
 pub use owned::OwnedPermit;
 pub use raw::{Clock, Layout, Permit, RawSemaphore};
+pub use users::{
+    processes_using, processes_using_in, ProcessUse, UseSummary, BLOCKED_SHOWN,
+    PROCESSES_BUFFER_LEN,
+};
 
 /// The largest value a semaphore can hold: `SEM_VALUE_MAX`, 2³¹ − 1, as in
 /// glibc on every target.

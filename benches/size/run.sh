@@ -7,8 +7,14 @@
 #     libc contributes only its start-up code);
 #   - the same C main with libc's own sem_* (musl's, glibc's), static;
 #   - the C main alone (`return 0`): the floor each libc's start-up costs.
-# Needs gcc and glibc's static libc.a (libc6-dev) and musl-gcc (musl-tools).
-# Usage: benches/size/run.sh   (prints a Markdown table)
+# Then the `nsem` tool, built static for x86_64 musl with its profile
+# (`--profile nsem`), beside a std "hello world" built the same way (the
+# nsem package's example `hello`), each run once; the tool must stay within
+# 1.5 times the hello world. The static tool is left at
+# target/x86_64-unknown-linux-musl/nsem/nsem.
+# Needs gcc and glibc's static libc.a (libc6-dev), musl-gcc (musl-tools),
+# and rustup's x86_64-unknown-linux-musl target (added here if missing).
+# Usage: benches/size/run.sh   (prints two Markdown tables)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -57,3 +63,28 @@ row musl crate-musl libc-musl empty-musl
 row glibc crate-glibc libc-glibc empty-glibc
 echo
 echo "bytes, stripped; share = program minus the empty program"
+
+# The tool for devices: static musl build, beside a std hello world.
+musl=x86_64-unknown-linux-musl
+rustup target list --installed | grep -qx "$musl" || rustup target add "$musl" >&2
+(cd "$root" && cargo build --quiet -p nsem --profile nsem --target "$musl" --bin nsem --example hello)
+bin="$root/target/$musl/nsem"
+for prog in "$bin/nsem" "$bin/examples/hello"; do
+    file "$prog" | grep -q 'static' || { echo "$prog is not static: $(file "$prog")" >&2; exit 1; }
+done
+[ "$("$bin/examples/hello")" = "hello world" ] || { echo "hello world failed" >&2; exit 1; }
+sem="nsem-size-tool-$$"
+"$bin/nsem" create "$sem" --value 2 && "$bin/nsem" info "$sem" | grep -qx 'value:   2' \
+    && "$bin/nsem" unlink "$sem" || { rm -f "/dev/shm/sem.$sem"; echo "the static nsem failed" >&2; exit 1; }
+tool=$(stat -c %s "$bin/nsem")
+hello=$(stat -c %s "$bin/examples/hello")
+echo
+echo "| static musl, profile nsem | nsem | std hello world | nsem / hello world |"
+echo "|---|---|---|---|"
+printf '| x86_64 | %d | %d | %d.%02d |\n' "$tool" "$hello" $(( tool / hello )) $(( tool * 100 / hello % 100 ))
+echo
+echo "bytes, stripped (opt-level z, LTO, panic=abort); limit: nsem at most 1.5 x hello world"
+if (( tool * 2 > hello * 3 )); then
+    echo "nsem ($tool bytes) is more than 1.5 times the hello world ($hello bytes)" >&2
+    exit 1
+fi

@@ -1,83 +1,15 @@
 //! The `nsem` tool, run as a separate program: listing, the single
-//! operations against glibc peers, `run` as a counting lock, signals, exit
-//! codes and messages, JSON output.
-#![cfg(all(feature = "cli", target_os = "linux", target_env = "gnu"))]
+//! operations against glibc peers, exit codes and messages, JSON output.
+#![cfg(all(target_os = "linux", target_env = "gnu"))]
 
-mod common;
+mod support;
 
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{finish, glibc, wait_until, TestDir, TestName};
 use named_semaphores::{inspect, NamedSemaphore, RawSemaphore};
 use serde_json::Value;
-
-const LIMIT: Duration = Duration::from_secs(60);
-
-const EXIT_BUSY: i32 = 1;
-const EXIT_ERROR: i32 = 2;
-const EXIT_USAGE: i32 = 64;
-
-fn start(args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_nsem"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start nsem")
-}
-
-/// Runs nsem to the end: (exit code, stdout, stderr).
-fn nsem(args: &[&str]) -> (i32, String, String) {
-    let out = finish(start(args), LIMIT);
-    outcome(&out)
-}
-
-fn outcome(out: &Output) -> (i32, String, String) {
-    let code = out
-        .status
-        .code()
-        .unwrap_or_else(|| panic!("nsem killed: {:?}", out.status));
-    (
-        code,
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// Runs nsem and insists on success.
-fn ok(args: &[&str]) -> String {
-    let (code, out, err) = nsem(args);
-    assert_eq!(code, 0, "nsem {args:?} failed: {err}");
-    assert!(err.is_empty(), "nsem {args:?} wrote to stderr: {err}");
-    out
-}
-
-/// Checks a failure: the exit code, and one line on stderr that names the
-/// semaphore and contains `cause`.
-fn fails(args: &[&str], want: i32, name: &str, cause: &str) {
-    let (code, _, err) = nsem(args);
-    assert_eq!(code, want, "nsem {args:?}: stderr {err}");
-    assert_eq!(err.lines().count(), 1, "one line expected: {err:?}");
-    assert!(err.starts_with("nsem: "), "{err}");
-    assert!(err.contains(name), "{err:?} does not name {name}");
-    assert!(err.contains(cause), "{err:?} does not say {cause:?}");
-}
-
-fn list_json(args: &[&str]) -> Vec<Value> {
-    let out = ok(args);
-    let v: Value = serde_json::from_str(&out).expect("list --json is JSON");
-    v.as_array().expect("an array").clone()
-}
-
-fn find<'a>(entries: &'a [Value], name: &str) -> &'a Value {
-    let slashed = format!("/{name}");
-    entries
-        .iter()
-        .find(|e| e["name"] == slashed.as_str())
-        .unwrap_or_else(|| panic!("{slashed} not listed"))
-}
+use support::*;
 
 #[test]
 fn list_shows_crate_and_glibc_semaphores() {
@@ -289,148 +221,6 @@ fn post_overflow_is_an_error_and_changes_nothing() {
     assert_eq!(sem.value(), named_semaphores::VALUE_MAX - 1);
 }
 
-/// The largest number of `in` lines not yet matched by `out` lines.
-fn max_inside(log: &str) -> usize {
-    let (mut now, mut max) = (0usize, 0usize);
-    for line in log.lines() {
-        match line {
-            "in" => {
-                now += 1;
-                max = max.max(now);
-            }
-            "out" => now -= 1,
-            other => panic!("unexpected log line {other:?}"),
-        }
-    }
-    max
-}
-
-#[test]
-fn run_limits_concurrency_to_the_value() {
-    const VALUE: usize = 2;
-    const RUNS: usize = 6;
-    let name = TestName::new("run-limit");
-    let dir = TestDir::new("run-limit");
-    let log = format!("{}/log", dir.0);
-    let sem = NamedSemaphore::create(&name, VALUE as u32).unwrap();
-    // Each command logs its entry, waits (at most 10 s) until VALUE entries
-    // have been logged, so that the first VALUE commands are certainly
-    // inside together, stays a little, and logs its exit.
-    let script = format!(
-        "echo in >> {log}; i=0; \
-         while [ $(grep -c in {log}) -lt {VALUE} ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done; \
-         sleep 0.1; echo out >> {log}"
-    );
-    let runs: Vec<Child> = (0..RUNS)
-        .map(|_| start(&["run", &name, "--", "sh", "-c", &script]))
-        .collect();
-    for run in runs {
-        let (code, _, err) = outcome(&finish(run, LIMIT));
-        assert_eq!(code, 0, "{err}");
-    }
-    let log = std::fs::read_to_string(&log).unwrap();
-    assert_eq!(log.lines().filter(|l| *l == "in").count(), RUNS);
-    assert_eq!(max_inside(&log), VALUE, "log:\n{log}");
-    assert_eq!(sem.value(), VALUE as u32);
-    assert_eq!(sem.as_raw().waiters(), 0);
-}
-
-#[test]
-fn run_passes_on_the_exit_status_and_always_releases() {
-    let name = TestName::new("run-status");
-    let sem = NamedSemaphore::create(&name, 1).unwrap();
-    let (code, out, _) = nsem(&["run", &name, "sh", "-c", "echo held; exit 7"]);
-    assert_eq!((code, out.as_str()), (7, "held\n"));
-    assert_eq!(sem.value(), 1);
-    // The command runs with the token taken.
-    let (code, out, _) = nsem(&[
-        "run",
-        &name,
-        "--",
-        env!("CARGO_BIN_EXE_nsem"),
-        "info",
-        &name,
-        "--json",
-    ]);
-    assert_eq!(code, 0);
-    let v: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["value"], 0);
-    assert_eq!(sem.value(), 1);
-    // A command that cannot be found: 127, and the token is back.
-    let (code, _, err) = nsem(&["run", &name, "--", "/nonexistent/command"]);
-    assert_eq!(code, 127, "{err}");
-    assert!(
-        err.contains(&name.name) && err.contains("cannot run"),
-        "{err}"
-    );
-    assert_eq!(sem.value(), 1);
-}
-
-#[test]
-fn run_times_out_without_running_the_command() {
-    let name = TestName::new("run-busy");
-    let dir = TestDir::new("run-busy");
-    let marker = format!("{}/ran", dir.0);
-    let sem = NamedSemaphore::create(&name, 0).unwrap();
-    fails(
-        &["run", &name, "--timeout", "0.2", "--", "touch", &marker],
-        EXIT_BUSY,
-        &name,
-        "timed out",
-    );
-    assert!(!std::path::Path::new(&marker).exists());
-    assert_eq!((sem.value(), sem.as_raw().waiters()), (0, 0));
-}
-
-fn kill(pid: u32, sig: i32) {
-    // SAFETY: plain system call on a child process this test started.
-    assert_eq!(unsafe { libc::kill(pid as i32, sig) }, 0);
-}
-
-/// Starts `nsem run NAME -- sh -c 'echo $$ > PIDFILE; exec sleep 60'` and
-/// returns it with the command's pid once it is running.
-fn run_sleeper(name: &TestName, dir: &TestDir) -> (Child, u32) {
-    let pidfile = format!("{}/pid", dir.0);
-    let script = format!("echo $$ > {pidfile}.tmp && mv {pidfile}.tmp {pidfile} && exec sleep 60");
-    let run = start(&["run", name, "--", "sh", "-c", &script]);
-    let mut pid = 0;
-    wait_until("the command to start", LIMIT, || {
-        pid = std::fs::read_to_string(&pidfile)
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(0);
-        pid != 0
-    });
-    (run, pid)
-}
-
-#[test]
-fn run_releases_when_the_command_is_killed() {
-    let name = TestName::new("run-killed");
-    let dir = TestDir::new("run-killed");
-    let sem = NamedSemaphore::create(&name, 1).unwrap();
-    let (run, pid) = run_sleeper(&name, &dir);
-    assert_eq!(sem.value(), 0);
-    kill(pid, libc::SIGKILL);
-    let (code, _, err) = outcome(&finish(run, LIMIT));
-    assert_eq!(code, 128 + libc::SIGKILL, "{err}");
-    assert_eq!(sem.value(), 1);
-}
-
-#[test]
-fn run_passes_sigterm_on_and_releases() {
-    let name = TestName::new("run-term");
-    let dir = TestDir::new("run-term");
-    let sem = NamedSemaphore::create(&name, 1).unwrap();
-    let (run, _pid) = run_sleeper(&name, &dir);
-    assert_eq!(sem.value(), 0);
-    kill(run.id(), libc::SIGTERM);
-    let (code, _, err) = outcome(&finish(run, LIMIT));
-    // The command (sleep) died of the forwarded SIGTERM; nsem reports it.
-    assert_eq!(code, 128 + libc::SIGTERM, "{err}");
-    assert_eq!(sem.value(), 1);
-}
-
 #[test]
 fn list_reports_odd_files_faithfully() {
     let dir = TestDir::new("odd");
@@ -506,19 +296,7 @@ fn unreadable_semaphores_are_listed_with_their_owner() {
     cmd.args(["--dir", d, "list", "--json"]);
     if common::is_root() {
         // Root reads everything: look as nobody instead.
-        use std::os::unix::process::CommandExt;
-        // SAFETY: only async-signal-safe system calls between fork and exec.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::setgroups(0, std::ptr::null()) != 0
-                    || libc::setgid(65534) != 0
-                    || libc::setuid(65534) != 0
-                {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        as_nobody(&mut cmd);
     } else {
         use std::os::unix::fs::PermissionsExt;
         let path = format!("{d}/sem.locked");
@@ -544,10 +322,4 @@ fn unreadable_semaphores_are_listed_with_their_owner() {
         (e["uid"].as_u64(), e["size"].as_u64()),
         (Some(meta.uid().into()), Some(RawSemaphore::SIZE as u64))
     );
-}
-
-fn ok_output(out: Output) -> String {
-    let (code, stdout, stderr) = outcome(&out);
-    assert_eq!(code, 0, "{stderr}");
-    stdout
 }

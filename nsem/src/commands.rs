@@ -1,0 +1,151 @@
+//! Carrying out the commands other than `run`: each turns the library's
+//! answer into output or a [`Failure`].
+
+use std::io::Write;
+
+use named_semaphores::{Error, Existence, NamedSemaphore, OwnedEntry, PROCESSES_BUFFER_LEN};
+
+use crate::cli::{Cli, Command};
+use crate::output::{self, Users};
+use crate::run::{self, Acquired};
+use crate::{help, json, signals, watch, Failure, EXIT_ERROR, EXIT_OK};
+
+/// `/NAME` as the user meant it, for messages.
+pub fn shown(name: &str) -> String {
+    format!("/{}", name.trim_start_matches('/'))
+}
+
+/// A failed operation on the semaphore `name`.
+pub fn error(name: &str, err: Error) -> Failure {
+    Failure {
+        code: EXIT_ERROR,
+        message: format!("{}: {err}", shown(name)),
+    }
+}
+
+/// Opens an existing semaphore, leaving it in place at the end.
+pub fn open(cli: &Cli, name: &str) -> Result<NamedSemaphore, Failure> {
+    NamedSemaphore::options()
+        .directory(&cli.dir)
+        .unlink_on_drop(false)
+        .open(name)
+        .map_err(|e| error(name, e))
+}
+
+/// Every semaphore of the directory, sorted by name.
+pub fn entries(dir: &str) -> Result<Vec<OwnedEntry>, Failure> {
+    let mut entries = named_semaphores::list_all_in(dir).map_err(|e| Failure {
+        code: EXIT_ERROR,
+        message: format!(
+            "{dir}: cannot list the directory: {}",
+            std::io::Error::from_raw_os_error(e.raw_os_error())
+        ),
+    })?;
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(entries)
+}
+
+/// The processes using the semaphore `name`.
+fn users(dir: &str, name: &str) -> Result<Users, Failure> {
+    let mut buf = vec![std::mem::MaybeUninit::uninit(); PROCESSES_BUFFER_LEN];
+    let mut processes = Vec::new();
+    let summary = named_semaphores::processes_using_in(dir, name, &mut buf, |p| {
+        processes.push(output::Process::from(p));
+    })
+    .map_err(|e| error(name, e))?;
+    processes.sort_by_key(|p| p.pid);
+    Ok(Users { processes, summary })
+}
+
+/// Carries out the command; the exit code.
+pub fn run(cli: Cli) -> Result<u8, Failure> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match &cli.command {
+        Command::Help(topic) => {
+            let text = topic.map_or(help::GENERAL, help::of);
+            let _ = out.write_all(text.as_bytes());
+        }
+        Command::Version => {
+            let _ = writeln!(out, "nsem {}", env!("CARGO_PKG_VERSION"));
+        }
+        Command::List { json, watch } => {
+            if let Some(watch) = watch {
+                return watch::run(&cli.dir, watch, &mut out);
+            }
+            let entries = entries(&cli.dir)?;
+            let text = if *json {
+                json::list(&entries)
+            } else {
+                output::list_table(&entries)
+            };
+            let _ = out.write_all(text.as_bytes());
+        }
+        Command::Info { name, json } => {
+            let info = named_semaphores::inspect_in(&cli.dir, name).map_err(|e| error(name, e))?;
+            let users = users(&cli.dir, name)?;
+            let bare = name.trim_start_matches('/').as_bytes();
+            let text = if *json {
+                json::info(bare, &info, &users) + "\n"
+            } else {
+                output::info_text(bare, &info, &cli.dir) + &output::users_text(&users)
+            };
+            let _ = out.write_all(text.as_bytes());
+        }
+        Command::Create {
+            name,
+            value,
+            mode,
+            exist_ok,
+        } => {
+            let existence = if *exist_ok {
+                Existence::OpenOrCreate
+            } else {
+                Existence::CreateNew
+            };
+            NamedSemaphore::options()
+                .directory(&cli.dir)
+                .initial_value(*value)
+                .mode(*mode)
+                .existence(existence)
+                .unlink_on_drop(false)
+                .open(name)
+                .map_err(|e| error(name, e))?;
+        }
+        Command::Post { name, n } => {
+            let sem = open(&cli, name)?;
+            sem.release_n(*n).map_err(|e| error(name, e))?;
+        }
+        Command::Wait { name, timeout } => {
+            let sem = open(&cli, name)?;
+            signals::install();
+            match run::acquire(&sem, timeout.as_ref()).map_err(|e| error(name, e))? {
+                Acquired::Yes => {}
+                Acquired::TimedOut => return Err(run::busy(&sem, timeout.as_ref())),
+                Acquired::Interrupted(sig) => return Ok(128u8.wrapping_add(sig as u8)),
+            }
+        }
+        Command::Unlink { names } => {
+            let mut failed = None;
+            for name in names {
+                if let Err(e) = named_semaphores::unlink_in(&cli.dir, name) {
+                    // Report each failure; carry on with the other names.
+                    eprintln!("nsem: {}: {e}", shown(name));
+                    failed = Some(EXIT_ERROR);
+                }
+            }
+            if let Some(code) = failed {
+                return Ok(code);
+            }
+        }
+        Command::Run {
+            name,
+            timeout,
+            command,
+        } => {
+            drop(out);
+            return run::run_command(&cli, name, timeout.as_ref(), command);
+        }
+    }
+    Ok(EXIT_OK)
+}
