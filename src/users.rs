@@ -24,7 +24,7 @@ use rustix::io::{self as rio, Errno};
 use crate::name::{CPath, Directory, Name};
 
 mod proc_text;
-use crate::{Error, DEFAULT_DIRECTORY};
+use crate::{Error, ErrorKind, Operation, DEFAULT_DIRECTORY};
 use proc_text::{number, read_all, scan_maps, waits_on, FileId, MAPPINGS_CHECKED};
 
 /// A comfortable size for the buffer given to [`processes_using`]. At least
@@ -99,7 +99,7 @@ pub struct UseSummary {
 /// # Ok::<(), named_semaphores::Error>(())
 /// ```
 pub fn processes_using(
-    name: &str,
+    name: impl AsRef<[u8]>,
     buf: &mut [MaybeUninit<u8>],
     visit: impl FnMut(&ProcessUse<'_>),
 ) -> Result<UseSummary, Error> {
@@ -115,29 +115,44 @@ pub fn processes_using(
 /// unusable directory path.
 pub fn processes_using_in(
     directory: &str,
-    name: &str,
+    name: impl AsRef<[u8]>,
+    buf: &mut [MaybeUninit<u8>],
+    visit: impl FnMut(&ProcessUse<'_>),
+) -> Result<UseSummary, Error> {
+    let name = name.as_ref();
+    scan(directory, name, buf, visit).map_err(|e| e.on(Operation::List, name))
+}
+
+fn scan(
+    directory: &str,
+    name: &[u8],
     buf: &mut [MaybeUninit<u8>],
     mut visit: impl FnMut(&ProcessUse<'_>),
 ) -> Result<UseSummary, Error> {
     let name = Name::parse(name)?;
     let dir = Directory::parse(directory)?;
     let path = CPath::semaphore(&dir, &name);
-    let st = fs::statat(CWD, path.as_c_str(), AtFlags::SYMLINK_NOFOLLOW)?;
+    let st =
+        fs::statat(CWD, path.as_c_str(), AtFlags::SYMLINK_NOFOLLOW).map_err(Error::from_errno)?;
     let file = FileId {
         major: u64::from(fs::major(st.st_dev)),
         minor: u64::from(fs::minor(st.st_dev)),
         inode: st.st_ino as u64,
     };
     if buf.len() < 2048 {
-        return Err(Errno::INVAL.into());
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            Errno::INVAL,
+            "buffer shorter than 2048 bytes",
+        ));
     }
     let (dir_buf, work) = buf.split_at_mut(buf.len() / 2);
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    let proc_fd = fs::openat(CWD, c"/proc", flags, Mode::empty())?;
-    let mut procs = RawDir::new(rio::dup(&proc_fd)?, dir_buf);
+    let proc_fd = fs::openat(CWD, c"/proc", flags, Mode::empty()).map_err(Error::from_errno)?;
+    let mut procs = RawDir::new(rio::dup(&proc_fd).map_err(Error::from_errno)?, dir_buf);
     let mut summary = UseSummary::default();
     while let Some(entry) = procs.next() {
-        let entry = entry?;
+        let entry = entry.map_err(Error::from_errno)?;
         let Some(pid) = number(entry.file_name().to_bytes()) else {
             continue;
         };

@@ -15,11 +15,18 @@ pub fn shown(name: &str) -> String {
     format!("/{}", name.trim_start_matches('/'))
 }
 
-/// A failed operation on the semaphore `name`.
+/// A failed operation on the semaphore `name`. The library's message names
+/// the operation and the semaphore (`open "/jobs": ...`); `name` is added
+/// only where the error does not carry it.
 pub fn error(name: &str, err: Error) -> Failure {
+    let message = if err.name().is_some() {
+        err.to_string()
+    } else {
+        format!("{}: {err}", shown(name))
+    };
     Failure {
         code: EXIT_ERROR,
-        message: format!("{}: {err}", shown(name)),
+        message,
     }
 }
 

@@ -180,15 +180,16 @@ fn errors_name_the_semaphore_and_use_the_documented_codes() {
     fails(
         &["create", "a/b"],
         EXIT_ERROR,
-        "/a/b",
+        "\"a/b\"",
         "invalid semaphore name",
     );
     fails(&["wait", ""], EXIT_ERROR, "/", "invalid semaphore name");
     let long = "x".repeat(named_semaphores::NAME_MAX + 1);
+    // An error keeps the first Error::NAME_INLINE bytes of a name.
     fails(
         &["info", &long],
         EXIT_ERROR,
-        &long,
+        &format!("{}\"...", &long[..named_semaphores::Error::NAME_INLINE]),
         "invalid semaphore name",
     );
     // Usage errors: one line, pointing at --help.
