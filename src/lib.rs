@@ -42,6 +42,15 @@
 #![no_std]
 #![deny(missing_docs, unsafe_code, unsafe_op_in_unsafe_fn)]
 #![warn(missing_debug_implementations, clippy::undocumented_unsafe_blocks)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+// The crate speaks Linux's futex and `/dev/shm` protocol through rustix's
+// `linux_raw` backend: say so plainly rather than fail deep in rustix.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+compile_error!(
+    "named-semaphores supports only Linux and Android targets: it implements glibc's \
+     sem_open protocol on Linux futexes and /dev/shm"
+);
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
