@@ -59,6 +59,7 @@ extern crate std;
 
 mod error;
 mod file;
+mod file_id;
 mod futex;
 mod list;
 #[cfg(all(test, loom))]
@@ -71,6 +72,7 @@ mod sync;
 mod test_dir;
 
 pub use error::{Error, ErrorKind};
+pub use file_id::FileId;
 pub use list::{
     inspect, inspect_in, list, list_in, Entry, FileKind, Listing, SemaphoreInfo, Status,
     LIST_BUFFER_LEN,

@@ -3,21 +3,25 @@
 //!
 //! Every `sem.*` file is reported, valid or not: a file of the wrong size or
 //! type is an entry with a [`Status`] saying so, never skipped, and a name
-//! that is not UTF-8 is given as its bytes. Values are read with `pread`
-//! from a descriptor opened read-only, never through a mapping, so a file
-//! truncated while it is being read cannot raise `SIGBUS`.
+//! that is not UTF-8 is given as its bytes. This file holds the directory
+//! walk ([`list`], [`Listing`]) and the look-up of one name ([`inspect`]);
+//! `list/info.rs` decodes what each file holds.
 
 use core::ffi::CStr;
 use core::fmt;
 use core::mem::MaybeUninit;
 
-use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
-use rustix::fs::{self, AtFlags, FileType, Mode, OFlags, RawDir, CWD};
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::fs::{self, Mode, OFlags, RawDir, CWD};
 use rustix::io::{self as rio, Errno};
 
 use crate::name::{CPath, Directory, Name};
-use crate::raw::FUTEX_SHARED;
-use crate::{Error, ErrorKind, Layout, RawSemaphore, DEFAULT_DIRECTORY, NAME_MAX, VALUE_MAX};
+use crate::{Error, ErrorKind, DEFAULT_DIRECTORY, NAME_MAX};
+
+mod info;
+
+use info::inspect_file;
+pub use info::{FileKind, SemaphoreInfo, Status};
 
 /// A comfortable size for the buffer given to [`list`]: room for several
 /// directory entries of the longest name. Any buffer of at least 300 bytes
@@ -26,139 +30,6 @@ pub const LIST_BUFFER_LEN: usize = 4096;
 
 /// The file-name prefix of semaphore files.
 const PREFIX: &[u8] = b"sem.";
-
-/// The kind of file at a semaphore's path.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum FileKind {
-    /// A regular file: the only kind that can be a semaphore.
-    Regular,
-    /// A directory.
-    Directory,
-    /// A symbolic link (never followed).
-    Symlink,
-    /// A named pipe.
-    Fifo,
-    /// A Unix-domain socket.
-    Socket,
-    /// A character device.
-    CharDevice,
-    /// A block device.
-    BlockDevice,
-    /// Anything else the kernel reported.
-    Unknown,
-}
-
-impl FileKind {
-    fn from_mode(st_mode: u32) -> Self {
-        match FileType::from_raw_mode(st_mode) {
-            FileType::RegularFile => FileKind::Regular,
-            FileType::Directory => FileKind::Directory,
-            FileType::Symlink => FileKind::Symlink,
-            FileType::Fifo => FileKind::Fifo,
-            FileType::Socket => FileKind::Socket,
-            FileType::CharacterDevice => FileKind::CharDevice,
-            FileType::BlockDevice => FileKind::BlockDevice,
-            _ => FileKind::Unknown,
-        }
-    }
-
-    /// A short lower-case word for the kind: `"regular"`, `"directory"`,
-    /// `"symlink"`, `"fifo"`, `"socket"`, `"char-device"`, `"block-device"`
-    /// or `"unknown"`.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FileKind::Regular => "regular",
-            FileKind::Directory => "directory",
-            FileKind::Symlink => "symlink",
-            FileKind::Fifo => "fifo",
-            FileKind::Socket => "socket",
-            FileKind::CharDevice => "char-device",
-            FileKind::BlockDevice => "block-device",
-            FileKind::Unknown => "unknown",
-        }
-    }
-}
-
-/// Whether a file is a valid semaphore for this target.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Status {
-    /// A regular file of [`RawSemaphore::SIZE`] bytes with glibc's header:
-    /// [`NamedSemaphore::open`](crate::NamedSemaphore::open) accepts it.
-    Valid,
-    /// Not a regular file (see [`SemaphoreInfo::kind`]).
-    NotRegularFile,
-    /// A regular file whose size is not [`RawSemaphore::SIZE`]: a file made
-    /// by a process of the other word size, a temporary file being written,
-    /// or something else entirely. Opening it would fail (glibc would map
-    /// it, and raise `SIGBUS` on a file that is too short).
-    WrongSize,
-    /// The right size, but the `private` field is not 128 or the value is
-    /// above [`VALUE_MAX`]: not something glibc or this crate wrote.
-    BadHeader,
-    /// The file could not be opened or read (most often: no read
-    /// permission); its value is unknown.
-    Unreadable(Error),
-}
-
-impl Status {
-    /// A short lower-case word for the status: `"ok"`, `"not-regular-file"`,
-    /// `"wrong-size"`, `"bad-header"` or `"unreadable"`.
-    #[must_use]
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Status::Valid => "ok",
-            Status::NotRegularFile => "not-regular-file",
-            Status::WrongSize => "wrong-size",
-            Status::BadHeader => "bad-header",
-            Status::Unreadable(_) => "unreadable",
-        }
-    }
-
-    /// Whether the file is a valid semaphore for this target.
-    #[must_use]
-    pub fn is_valid(&self) -> bool {
-        *self == Status::Valid
-    }
-}
-
-/// What a semaphore file holds and who owns it, as read at one moment.
-///
-/// The value and waiter count are a snapshot: other processes may change
-/// them at any time. The waiter count is approximate by nature: a waiter
-/// killed while blocked stays counted (see
-/// [`RawSemaphore::waiters`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct SemaphoreInfo {
-    /// The number of tokens, if the file could be read and decoded.
-    pub value: Option<u32>,
-    /// The number of registered waiters, if the file could be read.
-    pub waiters: Option<u32>,
-    /// The owner's user id.
-    pub uid: u32,
-    /// The owner's group id.
-    pub gid: u32,
-    /// The permission bits (`0o7777` at most), without the file type.
-    pub mode: u32,
-    /// The kind of file.
-    pub kind: FileKind,
-    /// The file size in bytes.
-    pub size: u64,
-    /// The number of hard links to the file.
-    pub links: u64,
-    /// Whether it is a valid semaphore for this target.
-    pub status: Status,
-    /// Whether this looks like a temporary file of glibc's or this crate's
-    /// create step (`sem.` and six random letters and digits, and either
-    /// shorter than a semaphore or still linked under a second name), rather than a
-    /// semaphore someone named. A heuristic: a temporary file left by a
-    /// creator that died after writing it looks like a semaphore with a
-    /// six-character name.
-    pub temporary: bool,
-}
 
 /// One `sem.*` file found by [`list`]: its name, borrowed from the
 /// directory buffer, and what it holds.
@@ -179,10 +50,32 @@ impl<'a> Entry<'a> {
         core::str::from_utf8(self.name).ok()
     }
 
-    /// An owning copy of the entry.
+    /// An owning copy of the entry, which outlives the listing's buffer.
+    ///
+    /// (Not `to_owned`: `Entry` is `Clone`, so `entry.to_owned()` is the
+    /// standard library's `ToOwned` and gives an `Entry`, with or without
+    /// this crate's `alloc` feature.)
+    ///
+    /// ```
+    /// use named_semaphores::{list, NamedSemaphore, OwnedEntry, LIST_BUFFER_LEN};
+    /// # let name = format!("doc-into-owned-{}", std::process::id());
+    ///
+    /// let _sem = NamedSemaphore::create(&name, 1)?;
+    /// let mut kept: Vec<OwnedEntry> = Vec::new();
+    /// {
+    ///     let mut buf = [core::mem::MaybeUninit::uninit(); LIST_BUFFER_LEN];
+    ///     let mut listing = list(&mut buf)?;
+    ///     while let Some(entry) = listing.next() {
+    ///         kept.push(entry?.into_owned());
+    ///     }
+    /// } // the buffer is gone; the owned entries remain
+    /// assert!(kept.iter().any(|e| e.name == name.as_bytes()));
+    /// # Ok::<(), named_semaphores::Error>(())
+    /// ```
     #[cfg(feature = "alloc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
     #[must_use]
-    pub fn to_owned(&self) -> OwnedEntry {
+    pub fn into_owned(self) -> OwnedEntry {
         OwnedEntry {
             name: self.name.into(),
             info: self.info,
@@ -190,8 +83,17 @@ impl<'a> Entry<'a> {
     }
 }
 
+#[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
+impl From<Entry<'_>> for OwnedEntry {
+    fn from(entry: Entry<'_>) -> Self {
+        entry.into_owned()
+    }
+}
+
 /// An [`Entry`] that owns its name, as returned by [`list_all`].
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct OwnedEntry {
@@ -203,6 +105,7 @@ pub struct OwnedEntry {
 }
 
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 impl OwnedEntry {
     /// The name as a `&str`, if it is UTF-8.
     #[must_use]
@@ -357,6 +260,7 @@ pub fn list_in<'buf>(
 /// # Ok::<(), named_semaphores::Error>(())
 /// ```
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub fn list_all() -> Result<alloc::vec::Vec<OwnedEntry>, Error> {
     list_all_in(DEFAULT_DIRECTORY)
 }
@@ -367,12 +271,13 @@ pub fn list_all() -> Result<alloc::vec::Vec<OwnedEntry>, Error> {
 ///
 /// As for [`list_in`].
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub fn list_all_in(directory: &str) -> Result<alloc::vec::Vec<OwnedEntry>, Error> {
     let mut buf = alloc::vec::Vec::with_capacity(LIST_BUFFER_LEN);
     let mut listing = list_in(directory, buf.spare_capacity_mut())?;
     let mut out = alloc::vec::Vec::new();
     while let Some(entry) = listing.next() {
-        out.push(entry?.to_owned());
+        out.push(entry?.into_owned());
     }
     Ok(out)
 }
@@ -432,182 +337,10 @@ fn directory_error(errno: Errno) -> Error {
     }
 }
 
-/// Reads the metadata and, for a regular file of the right size, the value
-/// of `file` in `dir`. `Ok(None)` if the file no longer exists.
-fn inspect_file(
-    dir: BorrowedFd<'_>,
-    file: &CStr,
-    name: &[u8],
-) -> Result<Option<SemaphoreInfo>, Error> {
-    let st = match fs::statat(dir, file, AtFlags::SYMLINK_NOFOLLOW) {
-        Ok(st) => st,
-        Err(Errno::NOENT) => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
-    let mut info = info_from_stat(&st, name);
-    if info.status != Status::Valid {
-        return Ok(Some(info));
-    }
-    // O_NONBLOCK: should a FIFO replace the file since the stat, the open
-    // must not block. O_NOFOLLOW: nor follow a symbolic link put there.
-    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK;
-    let fd = match fs::openat(dir, file, flags, Mode::empty()) {
-        Ok(fd) => fd,
-        Err(Errno::NOENT) => return Ok(None),
-        Err(e) => {
-            info.status = Status::Unreadable(e.into());
-            return Ok(Some(info));
-        }
-    };
-    // What was opened is what counts: it may have been replaced since.
-    let st = fs::fstat(&fd)?;
-    info = info_from_stat(&st, name);
-    if info.status != Status::Valid {
-        return Ok(Some(info));
-    }
-    let mut bytes = [0u8; RawSemaphore::SIZE];
-    match read_exact_at(&fd, &mut bytes) {
-        Ok(true) => {}
-        // Truncated since the fstat.
-        Ok(false) => {
-            info.status = Status::WrongSize;
-            return Ok(Some(info));
-        }
-        Err(e) => {
-            info.status = Status::Unreadable(e.into());
-            return Ok(Some(info));
-        }
-    }
-    let image = decode(&bytes);
-    info.value = Some(image.value);
-    info.waiters = Some(image.waiters);
-    if image.private != FUTEX_SHARED || image.value > VALUE_MAX {
-        info.status = Status::BadHeader;
-    }
-    Ok(Some(info))
-}
-
-/// Fills `buf` from offset 0; `Ok(false)` if the file is shorter.
-fn read_exact_at(fd: impl AsFd, buf: &mut [u8]) -> Result<bool, Errno> {
-    let mut done = 0;
-    while done < buf.len() {
-        match rio::pread(&fd, &mut buf[done..], done as u64) {
-            Ok(0) => return Ok(false),
-            Ok(n) => done += n,
-            Err(Errno::INTR) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(true)
-}
-
-#[allow(clippy::unnecessary_cast)] // field widths differ by target
-fn info_from_stat(st: &fs::Stat, name: &[u8]) -> SemaphoreInfo {
-    let kind = FileKind::from_mode(st.st_mode as u32);
-    let size = st.st_size as u64;
-    let links = st.st_nlink as u64;
-    let status = if kind != FileKind::Regular {
-        Status::NotRegularFile
-    } else if size != RawSemaphore::SIZE as u64 {
-        Status::WrongSize
-    } else {
-        Status::Valid
-    };
-    SemaphoreInfo {
-        value: None,
-        waiters: None,
-        uid: st.st_uid as u32,
-        gid: st.st_gid as u32,
-        mode: st.st_mode as u32 & 0o7777,
-        kind,
-        size,
-        links,
-        status,
-        temporary: kind == FileKind::Regular
-            && looks_temporary(name)
-            && (size < RawSemaphore::SIZE as u64 || links > 1),
-    }
-}
-
-/// Whether `name` has the shape of a temporary name: six random ASCII
-/// letters and digits, as glibc's `sem_open` and this crate make them. Six
-/// lower-case letters or six digits are taken for a word or a number someone
-/// chose (a random name is like that once in about 170).
-fn looks_temporary(name: &[u8]) -> bool {
-    name.len() == 6
-        && name.iter().all(u8::is_ascii_alphanumeric)
-        && !name.iter().all(u8::is_ascii_lowercase)
-        && !name.iter().all(u8::is_ascii_digit)
-}
-
-/// The fields of a `sem_t` image, decoded with this target's layout.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Decoded {
-    pub(crate) value: u32,
-    pub(crate) waiters: u32,
-    pub(crate) private: i32,
-}
-
-/// Decodes the bytes of a semaphore file (see `raw/wide.rs` and
-/// `raw/narrow.rs` for the layouts).
-pub(crate) fn decode(bytes: &[u8; RawSemaphore::SIZE]) -> Decoded {
-    let word = |at: usize| [bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]];
-    match RawSemaphore::LAYOUT {
-        Layout::Wide => {
-            let mut data = [0u8; 8];
-            data.copy_from_slice(&bytes[0..8]);
-            let data = u64::from_ne_bytes(data);
-            Decoded {
-                value: data as u32,
-                waiters: (data >> 32) as u32,
-                private: i32::from_ne_bytes(word(RawSemaphore::PRIVATE_OFFSET)),
-            }
-        }
-        Layout::Narrow => Decoded {
-            value: u32::from_ne_bytes(word(0)) >> 1,
-            waiters: u32::from_ne_bytes(word(12)),
-            private: i32::from_ne_bytes(word(RawSemaphore::PRIVATE_OFFSET)),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn decode_matches_the_image() {
-        let sem = RawSemaphore::new(5).unwrap();
-        assert!(sem.try_acquire().unwrap());
-        let d = decode(&sem.to_bytes());
-        assert_eq!(
-            d,
-            Decoded {
-                value: 4,
-                waiters: 0,
-                private: 128
-            }
-        );
-    }
-
-    #[test]
-    fn decode_glibc_bytes_with_a_waiter() {
-        // Byte images seen from glibc with one blocked waiter and value 0.
-        let mut bytes = [0u8; RawSemaphore::SIZE];
-        match RawSemaphore::LAYOUT {
-            Layout::Wide => {
-                bytes[0..8].copy_from_slice(&(1u64 << 32).to_ne_bytes());
-                bytes[8..12].copy_from_slice(&128i32.to_ne_bytes());
-            }
-            Layout::Narrow => {
-                bytes[0..4].copy_from_slice(&1u32.to_ne_bytes());
-                bytes[4..8].copy_from_slice(&128i32.to_ne_bytes());
-                bytes[12..16].copy_from_slice(&1u32.to_ne_bytes());
-            }
-        }
-        let d = decode(&bytes);
-        assert_eq!((d.value, d.waiters, d.private), (0, 1, 128));
-    }
+    use crate::RawSemaphore;
 
     #[test]
     fn lists_every_semaphore_file_and_only_those() {
@@ -643,6 +376,7 @@ mod tests {
             (FileKind::Regular, RawSemaphore::SIZE as u64, 1)
         );
         assert_eq!(one.mode, 0o600 & one.mode);
+        assert_eq!(one.file_id, sem.file_id());
         let three = seen[1].1;
         assert_eq!(
             (three.kind, three.status, three.value),
@@ -675,16 +409,5 @@ mod tests {
         let err = inspect("surely-nobody-made-this-one").unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotFound);
         assert_eq!(inspect("a/b").unwrap_err().kind(), ErrorKind::InvalidName);
-    }
-
-    #[test]
-    fn temporary_names() {
-        assert!(looks_temporary(b"aB3xY9"));
-        assert!(!looks_temporary(b"aB3xY"));
-        assert!(!looks_temporary(b"aB3xY9z"));
-        assert!(!looks_temporary(b"aB-xY9"));
-        assert!(!looks_temporary(b"broken"));
-        assert!(!looks_temporary(b"123456"));
-        assert!(looks_temporary(b"QWERTY"));
     }
 }

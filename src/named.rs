@@ -22,6 +22,7 @@ use crate::{Error, ErrorKind, Permit, RawSemaphore, VALUE_MAX};
 /// | `OpenExisting`     | `RAISE_IF_NOT_EXISTS` | `0`                   |
 /// | `UnlinkAndCreate`  | `UNLINK_AND_CREATE`   | `sem_unlink` + `O_CREAT \| O_EXCL` |
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Existence {
     /// Create a new semaphore; fail with [`ErrorKind::AlreadyExists`] if the
     /// name exists. Never touches an existing semaphore.
@@ -297,8 +298,8 @@ impl NamedSemaphore {
     /// opened by. Useful for a table of open semaphores, such as glibc keeps
     /// so that repeated `sem_open` calls return one pointer.
     #[must_use]
-    pub fn file_id(&self) -> (u64, u64) {
-        self.map.id()
+    pub fn file_id(&self) -> crate::FileId {
+        crate::FileId::from_pair(self.map.id())
     }
 
     /// Takes a token, sleeping until one is available (`sem_wait`). Signals

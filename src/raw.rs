@@ -30,6 +30,13 @@ pub(crate) fn overflow() -> Error {
 }
 
 /// Which of glibc's two `sem_t` layouts this target uses.
+///
+/// Deliberately exhaustive (not `#[non_exhaustive]`): the two layouts are
+/// glibc's ABI, fixed since glibc 2.21 for every binary ever linked against
+/// it, and every target uses one of them (chosen by whether it has 64-bit
+/// atomics). Code that decodes a `sem_t` image can therefore `match` on both
+/// without a fallback arm. A third layout would be a new ABI and a new major
+/// version of this crate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Layout {
     /// 64-bit atomics: one `u64` holding the value (low half) and the
@@ -43,7 +50,12 @@ pub enum Layout {
 /// The clock of an absolute deadline given to
 /// [`RawSemaphore::acquire_interruptible`]: the two clocks that glibc's
 /// `sem_clockwait` accepts.
+///
+/// `#[non_exhaustive]`: should glibc's `sem_clockwait` come to accept another
+/// clock (the kernel's futex wait can measure only these two today), it can
+/// be added here without breaking callers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Clock {
     /// `CLOCK_REALTIME`, the wall clock; a wait on it follows changes to the
     /// clock (`sem_timedwait`).
