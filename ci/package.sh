@@ -85,6 +85,7 @@ check_publish() {
 
     step "the package's own tests build from the package alone"
     local crate=target/package/$CRATE-$VERSION.crate unpacked
+    cargo package --locked --no-verify -p "$CRATE"
     [ -f "$crate" ] || fail "$crate not found"
     # Outside the repository, so that no workspace above it is found.
     unpacked=$(mktemp -d)
