@@ -19,9 +19,13 @@ use crate::name::{CPath, Directory, Name};
 use crate::{Error, ErrorKind, DEFAULT_DIRECTORY, NAME_MAX};
 
 mod info;
+#[cfg(feature = "alloc")]
+mod owned;
 
 use info::inspect_file;
 pub use info::{FileKind, SemaphoreInfo, Status};
+#[cfg(feature = "alloc")]
+pub use owned::{list_all, list_all_in, OwnedEntry};
 
 /// A comfortable size for the buffer given to [`list`]: room for several
 /// directory entries of the longest name. Any buffer of at least 300 bytes
@@ -45,72 +49,27 @@ pub struct Entry<'a> {
 
 impl<'a> Entry<'a> {
     /// The name as a `&str`, if it is UTF-8.
+    ///
+    /// ```
+    /// use core::mem::MaybeUninit;
+    /// use named_semaphores::{list_in, Existence, NamedSemaphore, LIST_BUFFER_LEN};
+    /// # struct Guard(String);
+    /// # impl Drop for Guard { fn drop(&mut self) { let _ = std::fs::remove_dir_all(&self.0); } }
+    /// # let guard = Guard(format!("/dev/shm/doc-entry-name-{}", std::process::id()));
+    /// # std::fs::create_dir(&guard.0).unwrap();
+    /// # let dir: &str = &guard.0;
+    ///
+    /// let mut options = NamedSemaphore::options();
+    /// let _sem = options.directory(dir).existence(Existence::CreateNew).open("jobs")?;
+    /// let mut buf = [MaybeUninit::uninit(); LIST_BUFFER_LEN];
+    /// let mut listing = list_in(dir, &mut buf)?;
+    /// let entry = listing.next().unwrap()?;
+    /// assert_eq!(entry.name_str(), Some("jobs"));
+    /// # Ok::<(), named_semaphores::Error>(())
+    /// ```
     #[must_use]
     pub fn name_str(&self) -> Option<&'a str> {
         core::str::from_utf8(self.name).ok()
-    }
-
-    /// An owning copy of the entry, which outlives the listing's buffer.
-    ///
-    /// (Not `to_owned`: `Entry` is `Clone`, so `entry.to_owned()` is the
-    /// standard library's `ToOwned` and gives an `Entry`, with or without
-    /// this crate's `alloc` feature.)
-    ///
-    /// ```
-    /// use named_semaphores::{list, NamedSemaphore, OwnedEntry, LIST_BUFFER_LEN};
-    /// # let name = format!("doc-into-owned-{}", std::process::id());
-    ///
-    /// let _sem = NamedSemaphore::create(&name, 1)?;
-    /// let mut kept: Vec<OwnedEntry> = Vec::new();
-    /// {
-    ///     let mut buf = [core::mem::MaybeUninit::uninit(); LIST_BUFFER_LEN];
-    ///     let mut listing = list(&mut buf)?;
-    ///     while let Some(entry) = listing.next() {
-    ///         kept.push(entry?.into_owned());
-    ///     }
-    /// } // the buffer is gone; the owned entries remain
-    /// assert!(kept.iter().any(|e| e.name == name.as_bytes()));
-    /// # Ok::<(), named_semaphores::Error>(())
-    /// ```
-    #[cfg(feature = "alloc")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
-    #[must_use]
-    pub fn into_owned(self) -> OwnedEntry {
-        OwnedEntry {
-            name: self.name.into(),
-            info: self.info,
-        }
-    }
-}
-
-#[cfg(feature = "alloc")]
-#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
-impl From<Entry<'_>> for OwnedEntry {
-    fn from(entry: Entry<'_>) -> Self {
-        entry.into_owned()
-    }
-}
-
-/// An [`Entry`] that owns its name, as returned by [`list_all`].
-#[cfg(feature = "alloc")]
-#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct OwnedEntry {
-    /// The semaphore's name, without the `sem.` prefix or a leading slash.
-    /// Not necessarily UTF-8.
-    pub name: alloc::vec::Vec<u8>,
-    /// What the file holds.
-    pub info: SemaphoreInfo,
-}
-
-#[cfg(feature = "alloc")]
-#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
-impl OwnedEntry {
-    /// The name as a `&str`, if it is UTF-8.
-    #[must_use]
-    pub fn name_str(&self) -> Option<&str> {
-        core::str::from_utf8(&self.name).ok()
     }
 }
 
@@ -148,6 +107,32 @@ impl Listing<'_> {
     /// [`ErrorKind::PermissionDenied`] if reading the directory or a file's
     /// metadata fails. A file that cannot be opened for its value is not an
     /// error: its entry has [`Status::Unreadable`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use core::mem::MaybeUninit;
+    /// use named_semaphores::{list_in, Existence, NamedSemaphore, LIST_BUFFER_LEN};
+    /// # struct Guard(String);
+    /// # impl Drop for Guard { fn drop(&mut self) { let _ = std::fs::remove_dir_all(&self.0); } }
+    /// # let guard = Guard(format!("/dev/shm/doc-listing-next-{}", std::process::id()));
+    /// # std::fs::create_dir(&guard.0).unwrap();
+    /// # let dir: &str = &guard.0;
+    ///
+    /// let mut options = NamedSemaphore::options();
+    /// options.directory(dir).existence(Existence::CreateNew);
+    /// let (_a, _b) = (options.open("a")?, options.open("b")?);
+    ///
+    /// let mut buf = [MaybeUninit::uninit(); LIST_BUFFER_LEN];
+    /// let mut listing = list_in(dir, &mut buf)?;
+    /// let mut names = Vec::new();
+    /// while let Some(entry) = listing.next() {
+    ///     names.push(entry?.name.to_vec()); // the entry borrows `buf`: copy what is kept
+    /// }
+    /// names.sort();
+    /// assert_eq!(names, [b"a", b"b"]);
+    /// # Ok::<(), named_semaphores::Error>(())
+    /// ```
     #[allow(clippy::should_implement_trait)] // a lending iterator
     pub fn next(&mut self) -> Option<Result<Entry<'_>, Error>> {
         loop {
@@ -227,6 +212,27 @@ pub fn list(buf: &mut [MaybeUninit<u8>]) -> Result<Listing<'_>, Error> {
 ///
 /// As for [`list`], and [`ErrorKind::InvalidArgument`] for an unusable
 /// directory path.
+///
+/// # Examples
+///
+/// ```
+/// use core::mem::MaybeUninit;
+/// use named_semaphores::{list_in, Existence, NamedSemaphore, LIST_BUFFER_LEN};
+/// # struct Guard(String);
+/// # impl Drop for Guard { fn drop(&mut self) { let _ = std::fs::remove_dir_all(&self.0); } }
+/// # let guard = Guard(format!("/dev/shm/doc-list-in-{}", std::process::id()));
+/// # std::fs::create_dir(&guard.0).unwrap();
+/// # let dir: &str = &guard.0;
+///
+/// let mut options = NamedSemaphore::options();
+/// let _sem = options.directory(dir).initial_value(3).existence(Existence::CreateNew).open("jobs")?;
+/// let mut buf = [MaybeUninit::uninit(); LIST_BUFFER_LEN];
+/// let mut listing = list_in(dir, &mut buf)?;
+/// let entry = listing.next().unwrap()?;
+/// assert_eq!((entry.name, entry.info.value), (&b"jobs"[..], Some(3)));
+/// assert!(listing.next().is_none());
+/// # Ok::<(), named_semaphores::Error>(())
+/// ```
 pub fn list_in<'buf>(
     directory: &str,
     buf: &'buf mut [MaybeUninit<u8>],
@@ -242,44 +248,6 @@ pub fn list_in<'buf>(
         file: [0; 256],
         len: 0,
     })
-}
-
-/// Every semaphore in `/dev/shm`, with owned names.
-///
-/// # Errors
-///
-/// As for [`list`].
-///
-/// ```
-/// use named_semaphores::{list_all, NamedSemaphore};
-/// # let name = format!("doc-list-all-{}", std::process::id());
-///
-/// let _sem = NamedSemaphore::create(&name, 1)?;
-/// let all = list_all()?;
-/// assert!(all.iter().any(|e| e.name_str() == Some(&name)));
-/// # Ok::<(), named_semaphores::Error>(())
-/// ```
-#[cfg(feature = "alloc")]
-#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
-pub fn list_all() -> Result<alloc::vec::Vec<OwnedEntry>, Error> {
-    list_all_in(DEFAULT_DIRECTORY)
-}
-
-/// [`list_all`] in another directory.
-///
-/// # Errors
-///
-/// As for [`list_in`].
-#[cfg(feature = "alloc")]
-#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
-pub fn list_all_in(directory: &str) -> Result<alloc::vec::Vec<OwnedEntry>, Error> {
-    let mut buf = alloc::vec::Vec::with_capacity(LIST_BUFFER_LEN);
-    let mut listing = list_in(directory, buf.spare_capacity_mut())?;
-    let mut out = alloc::vec::Vec::new();
-    while let Some(entry) = listing.next() {
-        out.push(entry?.into_owned());
-    }
-    Ok(out)
 }
 
 /// What the file of the semaphore `name` in `/dev/shm` holds, valid or not.
@@ -310,6 +278,23 @@ pub fn inspect(name: &str) -> Result<SemaphoreInfo, Error> {
 ///
 /// As for [`inspect`], and [`ErrorKind::InvalidArgument`] for an unusable
 /// directory path.
+///
+/// # Examples
+///
+/// ```
+/// use named_semaphores::{inspect_in, ErrorKind, Existence, NamedSemaphore};
+/// # struct Guard(String);
+/// # impl Drop for Guard { fn drop(&mut self) { let _ = std::fs::remove_dir_all(&self.0); } }
+/// # let guard = Guard(format!("/dev/shm/doc-inspect-in-{}", std::process::id()));
+/// # std::fs::create_dir(&guard.0).unwrap();
+/// # let dir: &str = &guard.0;
+///
+/// let mut options = NamedSemaphore::options();
+/// let _sem = options.directory(dir).initial_value(3).existence(Existence::CreateNew).open("jobs")?;
+/// assert_eq!(inspect_in(dir, "jobs")?.value, Some(3));
+/// assert_eq!(inspect_in(dir, "other").unwrap_err().kind(), ErrorKind::NotFound);
+/// # Ok::<(), named_semaphores::Error>(())
+/// ```
 pub fn inspect_in(directory: &str, name: &str) -> Result<SemaphoreInfo, Error> {
     let name = Name::parse(name)?;
     let dir = Directory::parse(directory)?;

@@ -55,6 +55,16 @@ impl FileKind {
     /// A short lower-case word for the kind: `"regular"`, `"directory"`,
     /// `"symlink"`, `"fifo"`, `"socket"`, `"char-device"`, `"block-device"`
     /// or `"unknown"`.
+    ///
+    /// ```
+    /// use named_semaphores::{inspect, FileKind, NamedSemaphore};
+    /// # let name = format!("doc-kind-{}", std::process::id());
+    ///
+    /// let _sem = NamedSemaphore::create(&name, 1)?;
+    /// let kind = inspect(&name)?.kind;
+    /// assert_eq!((kind, kind.as_str()), (FileKind::Regular, "regular"));
+    /// # Ok::<(), named_semaphores::Error>(())
+    /// ```
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
@@ -99,6 +109,15 @@ pub enum Status {
 impl Status {
     /// A short lower-case word for the status: `"ok"`, `"not-regular-file"`,
     /// `"wrong-size"`, `"bad-header"` or `"unreadable"`.
+    ///
+    /// ```
+    /// use named_semaphores::{inspect, NamedSemaphore};
+    /// # let name = format!("doc-status-{}", std::process::id());
+    ///
+    /// let _sem = NamedSemaphore::create(&name, 1)?;
+    /// assert_eq!(inspect(&name)?.status.as_str(), "ok");
+    /// # Ok::<(), named_semaphores::Error>(())
+    /// ```
     #[must_use]
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -111,6 +130,15 @@ impl Status {
     }
 
     /// Whether the file is a valid semaphore for this target.
+    ///
+    /// ```
+    /// use named_semaphores::{inspect, NamedSemaphore};
+    /// # let name = format!("doc-is-valid-{}", std::process::id());
+    ///
+    /// let _sem = NamedSemaphore::create(&name, 1)?;
+    /// assert!(inspect(&name)?.status.is_valid());
+    /// # Ok::<(), named_semaphores::Error>(())
+    /// ```
     #[must_use]
     pub fn is_valid(&self) -> bool {
         *self == Status::Valid
