@@ -19,7 +19,7 @@ use rustix::mm::{self, MapFlags, ProtFlags};
 
 use crate::name::{CPath, Directory};
 use crate::raw::{RawSemaphore, FUTEX_SHARED};
-use crate::{Error, ErrorKind};
+use crate::{Error, ErrorKind, FileId};
 
 /// How many temporary names to try before giving up, as glibc does.
 const TEMP_ATTEMPTS: usize = 50;
@@ -34,7 +34,7 @@ pub(crate) struct Mapping {
     sem: NonNull<RawSemaphore>,
     /// Device and inode of the mapped file, to tell it apart from a later
     /// semaphore published under the same name.
-    id: (u64, u64),
+    id: FileId,
 }
 
 impl Mapping {
@@ -47,7 +47,7 @@ impl Mapping {
     }
 
     /// Device and inode numbers of the mapped file.
-    pub(crate) fn id(&self) -> (u64, u64) {
+    pub(crate) fn id(&self) -> FileId {
         self.id
     }
 
@@ -88,11 +88,6 @@ unsafe impl Send for Mapping {}
 // SAFETY: as for Send: shared references only perform atomic operations.
 unsafe impl Sync for Mapping {}
 
-#[allow(clippy::unnecessary_cast)] // st_dev/st_ino widths differ by target
-fn file_id(st: &fs::Stat) -> (u64, u64) {
-    (st.st_dev as u64, st.st_ino as u64)
-}
-
 fn invalid_object(detail: &'static str) -> Error {
     Error::new(ErrorKind::InvalidObject, Errno::INVAL, detail)
 }
@@ -131,7 +126,7 @@ fn map(fd: &OwnedFd, check_header: bool) -> Result<Mapping, Error> {
     let sem = NonNull::new(ptr.cast::<RawSemaphore>()).ok_or(Error::from_errno(Errno::NOMEM))?;
     let mapping = Mapping {
         sem,
-        id: file_id(&st),
+        id: FileId::of(&st),
     };
     Ok(mapping)
 }
@@ -395,14 +390,14 @@ pub(crate) fn unlink(path: &CStr) -> Result<(), Error> {
 /// newcomer's name as a replacement would). A process killed inside that
 /// window leaves the newcomer's file under a `sem.XXXXXX` name, as a glibc
 /// process killed while creating leaves its temporary file.
-pub(crate) fn unlink_if_ours(dir: &Directory, path: &CStr, id: (u64, u64)) {
+pub(crate) fn unlink_if_ours(dir: &Directory, path: &CStr, id: FileId) {
     if is_at(path, id) {
         unlink_moved_if_ours(dir, path, id);
     }
 }
 
 /// Steps 2 to 4 of [`unlink_if_ours`].
-fn unlink_moved_if_ours(dir: &Directory, path: &CStr, id: (u64, u64)) {
+fn unlink_moved_if_ours(dir: &Directory, path: &CStr, id: FileId) {
     let Some(aside) = move_aside(dir, path) else {
         return;
     };
@@ -413,8 +408,8 @@ fn unlink_moved_if_ours(dir: &Directory, path: &CStr, id: (u64, u64)) {
 }
 
 /// Whether `path` names the file `id` (without following a symbolic link).
-fn is_at(path: &CStr, id: (u64, u64)) -> bool {
-    fs::lstat(path).is_ok_and(|st| file_id(&st) == id)
+fn is_at(path: &CStr, id: FileId) -> bool {
+    fs::lstat(path).is_ok_and(|st| FileId::of(&st) == id)
 }
 
 /// Step 2 of [`unlink_if_ours`]: renames `path` to a new temporary name.
@@ -509,7 +504,7 @@ mod tests {
         let on_disk = std::fs::read(std::format!("{}/sem.x", dir.0)).unwrap();
         assert_eq!(on_disk, image.to_bytes());
         let st = fs::stat(path.as_c_str()).unwrap();
-        assert_eq!(mapping.id(), file_id(&st));
+        assert_eq!(mapping.id(), FileId::of(&st));
         assert_eq!(
             st.st_mode & 0o777 & !0o600,
             0,

@@ -57,6 +57,15 @@
 #![no_std]
 #![deny(missing_docs, unsafe_code, unsafe_op_in_unsafe_fn)]
 #![warn(missing_debug_implementations, clippy::undocumented_unsafe_blocks)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+// The crate speaks Linux's futex and `/dev/shm` protocol through rustix's
+// `linux_raw` backend: say so plainly rather than fail deep in rustix.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+compile_error!(
+    "named-semaphores supports only Linux and Android targets: it implements glibc's \
+     sem_open protocol on Linux futexes and /dev/shm"
+);
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
@@ -65,6 +74,7 @@ extern crate std;
 
 mod error;
 mod file;
+mod file_id;
 mod futex;
 mod list;
 #[cfg(all(test, loom))]
@@ -81,6 +91,7 @@ mod test_dir;
 mod users;
 
 pub use error::{Error, ErrorKind, Operation};
+pub use file_id::FileId;
 pub use list::{
     inspect, inspect_in, list, list_in, Entry, FileKind, Listing, SemaphoreInfo, Status,
     LIST_BUFFER_LEN,

@@ -6,7 +6,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::file::{self, Mapping};
 use crate::name::{CPath, Directory, Name};
-use crate::{Error, Existence, OpenOptions, Operation, RawSemaphore};
+use crate::{Error, Existence, FileId, OpenOptions, Operation, RawSemaphore};
 
 mod tokens;
 
@@ -246,7 +246,7 @@ impl NamedSemaphore {
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
     #[must_use]
-    pub fn file_id(&self) -> (u64, u64) {
+    pub fn file_id(&self) -> FileId {
         self.map.id()
     }
 

@@ -19,6 +19,7 @@ use crate::{Error, ErrorKind, NamedSemaphore, Operation, VALUE_MAX};
 /// | `OpenExisting`     | `RAISE_IF_NOT_EXISTS` | `0`                   |
 /// | `UnlinkAndCreate`  | `UNLINK_AND_CREATE`   | `sem_unlink` + `O_CREAT \| O_EXCL` |
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Existence {
     /// Create a new semaphore; fail with [`ErrorKind::AlreadyExists`] if the
     /// name exists. Never touches an existing semaphore.

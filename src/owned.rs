@@ -16,6 +16,7 @@ use crate::{Error, NamedSemaphore};
 /// variants. If the process dies while holding a permit, the token is lost,
 /// as with any POSIX semaphore.
 #[must_use = "if unused the permit is released at once"]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub struct OwnedPermit {
     sem: Arc<NamedSemaphore>,
     /// Whether the drop gives the token back (not after `forget`).
@@ -31,6 +32,7 @@ impl OwnedPermit {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 impl NamedSemaphore {
     /// Acquires a token and returns an [`OwnedPermit`] that releases it on
     /// drop, for a semaphore shared in an [`Arc`].

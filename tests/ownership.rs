@@ -10,7 +10,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{code, finish, results, spawn, wait_until, TestName, OK};
-use named_semaphores::{Existence, NamedSemaphore};
+use named_semaphores::{Existence, FileId, NamedSemaphore};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -97,9 +97,9 @@ fn open_or_create_keeps_its_limit_across_processes() {
 }
 
 /// Device and inode of the file at `path`, if any.
-fn id_at(path: &std::path::Path) -> Option<(u64, u64)> {
+fn id_at(path: &std::path::Path) -> Option<FileId> {
     let meta = path.symlink_metadata().ok()?;
-    Some((meta.dev(), meta.ino()))
+    Some(FileId::new(meta.dev(), meta.ino()))
 }
 
 /// Races A, another process (`UnlinkAndCreate`, then drop: unlinks), against

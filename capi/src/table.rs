@@ -12,7 +12,7 @@
 use core::cell::UnsafeCell;
 use core::ptr;
 
-use named_semaphores::{NamedSemaphore, RawSemaphore};
+use named_semaphores::{FileId, NamedSemaphore, RawSemaphore};
 
 use crate::lock::Lock;
 
@@ -26,14 +26,14 @@ struct Key {
     /// The semaphore's address in this process; null for a free slot.
     sem: *const RawSemaphore,
     /// Device and inode of its file.
-    id: (u64, u64),
+    id: FileId,
     /// `sem_open` calls not yet matched by `sem_close`.
     refs: usize,
 }
 
 const FREE: Key = Key {
     sem: ptr::null(),
-    id: (0, 0),
+    id: FileId::new(0, 0),
     refs: 0,
 };
 

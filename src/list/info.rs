@@ -1,0 +1,376 @@
+//! Decoding one semaphore file: its metadata ([`FileKind`], [`Status`],
+//! [`SemaphoreInfo`]) and its `sem_t` image, read with `pread` from a
+//! descriptor opened read-only (never mapped), so that a file truncated
+//! meanwhile cannot raise `SIGBUS`. The directory walk that finds the files
+//! is in `list.rs`.
+
+use core::ffi::CStr;
+
+use rustix::fd::{AsFd, BorrowedFd};
+use rustix::fs::{self, AtFlags, FileType, Mode, OFlags};
+use rustix::io::{self as rio, Errno};
+
+use crate::raw::FUTEX_SHARED;
+use crate::{Error, FileId, Layout, Operation, RawSemaphore, VALUE_MAX};
+
+/// The kind of file at a semaphore's path.
+///
+/// `#[non_exhaustive]`: a kind the kernel may add (or one this crate learns
+/// to tell apart from [`FileKind::Unknown`]) must not break callers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FileKind {
+    /// A regular file: the only kind that can be a semaphore.
+    Regular,
+    /// A directory.
+    Directory,
+    /// A symbolic link (never followed).
+    Symlink,
+    /// A named pipe.
+    Fifo,
+    /// A Unix-domain socket.
+    Socket,
+    /// A character device.
+    CharDevice,
+    /// A block device.
+    BlockDevice,
+    /// Anything else the kernel reported.
+    Unknown,
+}
+
+impl FileKind {
+    fn from_mode(st_mode: u32) -> Self {
+        match FileType::from_raw_mode(st_mode) {
+            FileType::RegularFile => FileKind::Regular,
+            FileType::Directory => FileKind::Directory,
+            FileType::Symlink => FileKind::Symlink,
+            FileType::Fifo => FileKind::Fifo,
+            FileType::Socket => FileKind::Socket,
+            FileType::CharacterDevice => FileKind::CharDevice,
+            FileType::BlockDevice => FileKind::BlockDevice,
+            _ => FileKind::Unknown,
+        }
+    }
+
+    /// A short lower-case word for the kind: `"regular"`, `"directory"`,
+    /// `"symlink"`, `"fifo"`, `"socket"`, `"char-device"`, `"block-device"`
+    /// or `"unknown"`.
+    ///
+    /// ```
+    /// use named_semaphores::{inspect, FileKind, NamedSemaphore};
+    /// # let name = format!("doc-kind-{}", std::process::id());
+    ///
+    /// let _sem = NamedSemaphore::create(&name, 1)?;
+    /// let kind = inspect(&name)?.kind;
+    /// assert_eq!((kind, kind.as_str()), (FileKind::Regular, "regular"));
+    /// # Ok::<(), named_semaphores::Error>(())
+    /// ```
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileKind::Regular => "regular",
+            FileKind::Directory => "directory",
+            FileKind::Symlink => "symlink",
+            FileKind::Fifo => "fifo",
+            FileKind::Socket => "socket",
+            FileKind::CharDevice => "char-device",
+            FileKind::BlockDevice => "block-device",
+            FileKind::Unknown => "unknown",
+        }
+    }
+}
+
+/// Whether a file is a valid semaphore for this target.
+///
+/// `#[non_exhaustive]`: later versions may check more and say more precisely
+/// why a file is not valid; a `match` needs a fallback arm, and
+/// [`Status::is_valid`] is the stable question.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Status {
+    /// A regular file of [`RawSemaphore::SIZE`] bytes with glibc's header:
+    /// [`NamedSemaphore::open`](crate::NamedSemaphore::open) accepts it.
+    Valid,
+    /// Not a regular file (see [`SemaphoreInfo::kind`]).
+    NotRegularFile,
+    /// A regular file whose size is not [`RawSemaphore::SIZE`]: a file made
+    /// by a process of the other word size, a temporary file being written,
+    /// or something else entirely. Opening it would fail (glibc would map
+    /// it, and raise `SIGBUS` on a file that is too short).
+    WrongSize,
+    /// The right size, but the `private` field is not 128 or the value is
+    /// above [`VALUE_MAX`]: not something glibc or this crate wrote.
+    BadHeader,
+    /// The file could not be opened or read (most often: no read
+    /// permission); its value is unknown.
+    Unreadable(Error),
+}
+
+impl Status {
+    /// A short lower-case word for the status: `"ok"`, `"not-regular-file"`,
+    /// `"wrong-size"`, `"bad-header"` or `"unreadable"`.
+    ///
+    /// ```
+    /// use named_semaphores::{inspect, NamedSemaphore};
+    /// # let name = format!("doc-status-{}", std::process::id());
+    ///
+    /// let _sem = NamedSemaphore::create(&name, 1)?;
+    /// assert_eq!(inspect(&name)?.status.as_str(), "ok");
+    /// # Ok::<(), named_semaphores::Error>(())
+    /// ```
+    #[must_use]
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Status::Valid => "ok",
+            Status::NotRegularFile => "not-regular-file",
+            Status::WrongSize => "wrong-size",
+            Status::BadHeader => "bad-header",
+            Status::Unreadable(_) => "unreadable",
+        }
+    }
+
+    /// Whether the file is a valid semaphore for this target.
+    ///
+    /// ```
+    /// use named_semaphores::{inspect, NamedSemaphore};
+    /// # let name = format!("doc-is-valid-{}", std::process::id());
+    ///
+    /// let _sem = NamedSemaphore::create(&name, 1)?;
+    /// assert!(inspect(&name)?.status.is_valid());
+    /// # Ok::<(), named_semaphores::Error>(())
+    /// ```
+    #[must_use]
+    pub fn is_valid(&self) -> bool {
+        *self == Status::Valid
+    }
+}
+
+/// What a semaphore file holds and who owns it, as read at one moment.
+///
+/// The value and waiter count are a snapshot: other processes may change
+/// them at any time. The waiter count is approximate by nature: a waiter
+/// killed while blocked stays counted (see
+/// [`RawSemaphore::waiters`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SemaphoreInfo {
+    /// The number of tokens, if the file could be read and decoded.
+    pub value: Option<u32>,
+    /// The number of registered waiters, if the file could be read.
+    pub waiters: Option<u32>,
+    /// The owner's user id.
+    pub uid: u32,
+    /// The owner's group id.
+    pub gid: u32,
+    /// The permission bits (`0o7777` at most), without the file type.
+    pub mode: u32,
+    /// The kind of file.
+    pub kind: FileKind,
+    /// The file size in bytes.
+    pub size: u64,
+    /// The number of hard links to the file.
+    pub links: u64,
+    /// The file's identity: equal to
+    /// [`NamedSemaphore::file_id`](crate::NamedSemaphore::file_id) of every
+    /// handle that mapped this file.
+    pub file_id: FileId,
+    /// Whether it is a valid semaphore for this target.
+    pub status: Status,
+    /// Whether this looks like a temporary file of glibc's or this crate's
+    /// create step (`sem.` and six random letters and digits, and either
+    /// shorter than a semaphore or still linked under a second name), rather than a
+    /// semaphore someone named. A heuristic: a temporary file left by a
+    /// creator that died after writing it looks like a semaphore with a
+    /// six-character name.
+    pub temporary: bool,
+}
+
+/// Reads the metadata and, for a regular file of the right size, the value
+/// of `file` in `dir`. `Ok(None)` if the file no longer exists.
+pub(super) fn inspect_file(
+    dir: BorrowedFd<'_>,
+    file: &CStr,
+    name: &[u8],
+) -> Result<Option<SemaphoreInfo>, Error> {
+    let st = match fs::statat(dir, file, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(st) => st,
+        Err(Errno::NOENT) => return Ok(None),
+        Err(e) => return Err(Error::from_errno(e)),
+    };
+    let mut info = info_from_stat(&st, name);
+    if info.status != Status::Valid {
+        return Ok(Some(info));
+    }
+    // O_NONBLOCK: should a FIFO replace the file since the stat, the open
+    // must not block. O_NOFOLLOW: nor follow a symbolic link put there.
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK;
+    let fd = match fs::openat(dir, file, flags, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(Errno::NOENT) => return Ok(None),
+        Err(e) => {
+            info.status = Status::Unreadable(Error::from_errno(e).during(Operation::List));
+            return Ok(Some(info));
+        }
+    };
+    // What was opened is what counts: it may have been replaced since.
+    let st = fs::fstat(&fd).map_err(Error::from_errno)?;
+    info = info_from_stat(&st, name);
+    if info.status != Status::Valid {
+        return Ok(Some(info));
+    }
+    let mut bytes = [0u8; RawSemaphore::SIZE];
+    match read_exact_at(&fd, &mut bytes) {
+        Ok(true) => {}
+        // Truncated since the fstat.
+        Ok(false) => {
+            info.status = Status::WrongSize;
+            return Ok(Some(info));
+        }
+        Err(e) => {
+            info.status = Status::Unreadable(Error::from_errno(e).during(Operation::List));
+            return Ok(Some(info));
+        }
+    }
+    let image = decode(&bytes);
+    info.value = Some(image.value);
+    info.waiters = Some(image.waiters);
+    if image.private != FUTEX_SHARED || image.value > VALUE_MAX {
+        info.status = Status::BadHeader;
+    }
+    Ok(Some(info))
+}
+
+/// Fills `buf` from offset 0; `Ok(false)` if the file is shorter.
+fn read_exact_at(fd: impl AsFd, buf: &mut [u8]) -> Result<bool, Errno> {
+    let mut done = 0;
+    while done < buf.len() {
+        match rio::pread(&fd, &mut buf[done..], done as u64) {
+            Ok(0) => return Ok(false),
+            Ok(n) => done += n,
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
+}
+
+#[allow(clippy::unnecessary_cast)] // field widths differ by target
+pub(super) fn info_from_stat(st: &fs::Stat, name: &[u8]) -> SemaphoreInfo {
+    let kind = FileKind::from_mode(st.st_mode as u32);
+    let size = st.st_size as u64;
+    let links = st.st_nlink as u64;
+    let status = if kind != FileKind::Regular {
+        Status::NotRegularFile
+    } else if size != RawSemaphore::SIZE as u64 {
+        Status::WrongSize
+    } else {
+        Status::Valid
+    };
+    SemaphoreInfo {
+        value: None,
+        waiters: None,
+        uid: st.st_uid as u32,
+        gid: st.st_gid as u32,
+        mode: st.st_mode as u32 & 0o7777,
+        kind,
+        size,
+        links,
+        file_id: FileId::of(st),
+        status,
+        temporary: kind == FileKind::Regular
+            && looks_temporary(name)
+            && (size < RawSemaphore::SIZE as u64 || links > 1),
+    }
+}
+
+/// Whether `name` has the shape of a temporary name: six random ASCII
+/// letters and digits, as glibc's `sem_open` and this crate make them. Six
+/// lower-case letters or six digits are taken for a word or a number someone
+/// chose (a random name is like that once in about 170).
+fn looks_temporary(name: &[u8]) -> bool {
+    name.len() == 6
+        && name.iter().all(u8::is_ascii_alphanumeric)
+        && !name.iter().all(u8::is_ascii_lowercase)
+        && !name.iter().all(u8::is_ascii_digit)
+}
+
+/// The fields of a `sem_t` image, decoded with this target's layout.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Decoded {
+    pub(super) value: u32,
+    pub(super) waiters: u32,
+    pub(super) private: i32,
+}
+
+/// Decodes the bytes of a semaphore file (see `raw/wide.rs` and
+/// `raw/narrow.rs` for the layouts).
+pub(super) fn decode(bytes: &[u8; RawSemaphore::SIZE]) -> Decoded {
+    let word = |at: usize| [bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]];
+    match RawSemaphore::LAYOUT {
+        Layout::Wide => {
+            let mut data = [0u8; 8];
+            data.copy_from_slice(&bytes[0..8]);
+            let data = u64::from_ne_bytes(data);
+            Decoded {
+                value: data as u32,
+                waiters: (data >> 32) as u32,
+                private: i32::from_ne_bytes(word(RawSemaphore::PRIVATE_OFFSET)),
+            }
+        }
+        Layout::Narrow => Decoded {
+            value: u32::from_ne_bytes(word(0)) >> 1,
+            waiters: u32::from_ne_bytes(word(12)),
+            private: i32::from_ne_bytes(word(RawSemaphore::PRIVATE_OFFSET)),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_matches_the_image() {
+        let sem = RawSemaphore::new(5).unwrap();
+        assert!(sem.try_acquire().unwrap());
+        let d = decode(&sem.to_bytes());
+        assert_eq!(
+            d,
+            Decoded {
+                value: 4,
+                waiters: 0,
+                private: 128
+            }
+        );
+    }
+
+    #[test]
+    fn decode_glibc_bytes_with_a_waiter() {
+        // Byte images seen from glibc with one blocked waiter and value 0.
+        let mut bytes = [0u8; RawSemaphore::SIZE];
+        match RawSemaphore::LAYOUT {
+            Layout::Wide => {
+                bytes[0..8].copy_from_slice(&(1u64 << 32).to_ne_bytes());
+                bytes[8..12].copy_from_slice(&128i32.to_ne_bytes());
+            }
+            Layout::Narrow => {
+                bytes[0..4].copy_from_slice(&1u32.to_ne_bytes());
+                bytes[4..8].copy_from_slice(&128i32.to_ne_bytes());
+                bytes[12..16].copy_from_slice(&1u32.to_ne_bytes());
+            }
+        }
+        let d = decode(&bytes);
+        assert_eq!((d.value, d.waiters, d.private), (0, 1, 128));
+    }
+
+    #[test]
+    fn temporary_names() {
+        assert!(looks_temporary(b"aB3xY9"));
+        assert!(!looks_temporary(b"aB3xY"));
+        assert!(!looks_temporary(b"aB3xY9z"));
+        assert!(!looks_temporary(b"aB-xY9"));
+        assert!(!looks_temporary(b"broken"));
+        assert!(!looks_temporary(b"123456"));
+        assert!(looks_temporary(b"QWERTY"));
+    }
+}
