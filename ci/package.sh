@@ -131,7 +131,7 @@ check_msrv() {
         # shellcheck disable=SC2086 # word splitting of the feature flag is intended
         CARGO_TARGET_DIR=target/msrv cargo "+$MSRV" build --locked --lib $features
     done
-    CARGO_TARGET_DIR=target/msrv cargo "+$MSRV" build --locked --features cli --bin nsem
+    CARGO_TARGET_DIR=target/msrv cargo "+$MSRV" build --locked -p nsem
 }
 
 # ----------------------------------------------------------- unsupported --

@@ -405,8 +405,8 @@ impl fmt::Debug for NamedSemaphore {
 ///
 /// # Errors
 ///
-/// [`ErrorKind::InvalidName`] for an invalid name, [`ErrorKind::NotFound`]
-/// if there is no such semaphore, [`ErrorKind::PermissionDenied`] if the
+/// [`ErrorKind::InvalidName`](crate::ErrorKind::InvalidName) for an invalid name, [`ErrorKind::NotFound`](crate::ErrorKind::NotFound)
+/// if there is no such semaphore, [`ErrorKind::PermissionDenied`](crate::ErrorKind::PermissionDenied) if the
 /// directory forbids it.
 ///
 /// ```
@@ -427,7 +427,7 @@ pub fn unlink(name: impl AsRef<[u8]>) -> Result<(), Error> {
 ///
 /// # Errors
 ///
-/// As for [`unlink`], and [`ErrorKind::InvalidArgument`] for an unusable
+/// As for [`unlink`], and [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for an unusable
 /// directory path.
 pub fn unlink_in(directory: &str, name: impl AsRef<[u8]>) -> Result<(), Error> {
     unlink_bytes(directory, name.as_ref())
