@@ -196,15 +196,16 @@ static int fail_with_open(int size) {
   static sem_t *open_ones[300];
   char name[100], fresh[100], closed[100];
   int bad = 0;
+  snprintf(fresh, sizeof fresh, "/nsem-capi-%d-fail-fresh", (int)getpid());
+  snprintf(closed, sizeof closed, "/nsem-capi-%d-fail-closed", (int)getpid());
+  /* First, so that the table holds exactly SIZE entries below. */
+  sem_t *c = sem_open(closed, O_CREAT | O_EXCL, 0600, 1);
+  if (c == SEM_FAILED || sem_close(c) != 0) return 1;
   for (int i = 0; i < size; i++) {
     snprintf(name, sizeof name, "/nsem-capi-%d-fail-%d", (int)getpid(), i);
     open_ones[i] = sem_open(name, O_CREAT | O_EXCL, 0600, 1);
     if (open_ones[i] == SEM_FAILED) return 1;
   }
-  snprintf(fresh, sizeof fresh, "/nsem-capi-%d-fail-fresh", (int)getpid());
-  snprintf(closed, sizeof closed, "/nsem-capi-%d-fail-closed", (int)getpid());
-  sem_t *c = sem_open(closed, O_CREAT | O_EXCL, 0600, 1);
-  if (c == SEM_FAILED || sem_close(c) != 0) return 1;
   grow_stack();
   /* Room for the semaphore's own page and no more: creating may work, or
    * fail if anything else needs memory (the table's storage growing), but
