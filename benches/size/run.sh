@@ -7,8 +7,12 @@
 #     libc contributes only its start-up code);
 #   - the same C main with libc's own sem_* (musl's, glibc's), static;
 #   - the C main alone (`return 0`): the floor each libc's start-up costs.
+# Then the C library (capi/): its static data (.data + .bss of
+# libnamedsem.so), and allsem.c, a program using every sem_* call musl has,
+# built static with musl-gcc against musl's own sem_* and against
+# libnamedsem.a (target: at most 16 KiB larger).
 # Needs gcc and glibc's static libc.a (libc6-dev) and musl-gcc (musl-tools).
-# Usage: benches/size/run.sh   (prints a Markdown table)
+# Usage: benches/size/run.sh   (prints Markdown tables)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -57,3 +61,34 @@ row musl crate-musl libc-musl empty-musl
 row glibc crate-glibc libc-glibc empty-glibc
 echo
 echo "bytes, stripped; share = program minus the empty program"
+
+# ------------------------------------------------------------ C library --
+CARGO_TARGET_DIR="$out/cargo-capi" cargo build --quiet -p namedsem-capi --profile capi --manifest-path "$root/Cargo.toml"
+capi="$out/cargo-capi/capi"
+static_data=$(size -A "$capi/libnamedsem.so" | awk '$1 == ".data" || $1 == ".bss" { n += $2 } END { print n + 0 }')
+csize() { # name extra-args...
+    local name=$1
+    shift
+    musl-gcc -static -Os -ffunction-sections -fdata-sections -Wl,--gc-sections -o "$out/$name" "$here/allsem.c" "$@"
+    strip -o "$out/$name.stripped" "$out/$name"
+    "$out/$name.stripped" || { echo "$name failed with exit code $?" >&2; exit 1; }
+    size[$name]=$(stat -c %s "$out/$name.stripped")
+}
+csize allsem-musl
+csize allsem-namedsem "$capi/libnamedsem.a"
+# The library's sem_* replaced musl's: musl's sem_open, and only it, needs
+# __shm_mapname (the crate's code is inlined away by LTO, so its symbols are
+# not there to look for).
+ours=$(nm "$out/allsem-namedsem")
+theirs=$(nm "$out/allsem-musl")
+if grep -q __shm_mapname <<<"$ours" || ! grep -q __shm_mapname <<<"$theirs"; then
+    echo "allsem-namedsem does not use libnamedsem's sem_open" >&2
+    exit 1
+fi
+echo
+echo "| C library | bytes |"
+echo "|---|---|"
+echo "| libnamedsem.so .data + .bss | $static_data |"
+echo "| allsem.c, static musl, musl's sem_* | ${size[allsem-musl]} |"
+echo "| allsem.c, static musl, libnamedsem.a | ${size[allsem-namedsem]} |"
+echo "| difference (target <= 16384) | $(( size[allsem-namedsem] - size[allsem-musl] )) |"

@@ -52,6 +52,10 @@ static int mappings(void) {
   return n;
 }
 
+/* This process's id, in every name the tests make (children's too), so
+ * that the build script finds anything left behind. */
+static int main_pid;
+
 static int expect_glibc(void) {
   const char *e = getenv("EXPECT_IMPL");
   return e && strcmp(e, "glibc") == 0;
@@ -60,7 +64,7 @@ static int expect_glibc(void) {
 /* ------------------------------------------------------------- many --- */
 static sem_t *many[MANY];
 static void many_name(char *buf, size_t size, int i) {
-  snprintf(buf, size, "/nsem-capi-%d-many-%d", (int)getpid(), i);
+  snprintf(buf, size, "/nsem-capi-%d-many-%d", main_pid, i);
 }
 static void unlink_many(void) {
   char name[100];
@@ -196,13 +200,13 @@ static int fail_with_open(int size) {
   static sem_t *open_ones[300];
   char name[100], fresh[100], closed[100];
   int bad = 0;
-  snprintf(fresh, sizeof fresh, "/nsem-capi-%d-fail-fresh", (int)getpid());
-  snprintf(closed, sizeof closed, "/nsem-capi-%d-fail-closed", (int)getpid());
+  snprintf(fresh, sizeof fresh, "/nsem-capi-%d-fail-fresh", main_pid);
+  snprintf(closed, sizeof closed, "/nsem-capi-%d-fail-closed", main_pid);
   /* First, so that the table holds exactly SIZE entries below. */
   sem_t *c = sem_open(closed, O_CREAT | O_EXCL, 0600, 1);
   if (c == SEM_FAILED || sem_close(c) != 0) return 1;
   for (int i = 0; i < size; i++) {
-    snprintf(name, sizeof name, "/nsem-capi-%d-fail-%d", (int)getpid(), i);
+    snprintf(name, sizeof name, "/nsem-capi-%d-fail-%d", main_pid, i);
     open_ones[i] = sem_open(name, O_CREAT | O_EXCL, 0600, 1);
     if (open_ones[i] == SEM_FAILED) return 1;
   }
@@ -223,7 +227,7 @@ static int fail_with_open(int size) {
   if (!OPEN_FAILS(sem_open(fresh, O_CREAT, 0600, 1), ENOMEM)) bad |= 8;
   if (!OPEN_FAILS(sem_open(closed, 0), ENOMEM)) bad |= 16;
   if (size > 0) {
-    snprintf(name, sizeof name, "/nsem-capi-%d-fail-%d", (int)getpid(), size - 1);
+    snprintf(name, sizeof name, "/nsem-capi-%d-fail-%d", main_pid, size - 1);
     sem_t *again = sem_open(name, 0);
     if (again != open_ones[size - 1] || sem_close(again) != 0) bad |= 32;
   }
@@ -236,7 +240,7 @@ static int fail_with_open(int size) {
   sem_unlink(fresh);
   sem_unlink(closed);
   for (int i = 0; i < size; i++) {
-    snprintf(name, sizeof name, "/nsem-capi-%d-fail-%d", (int)getpid(), i);
+    snprintf(name, sizeof name, "/nsem-capi-%d-fail-%d", main_pid, i);
     sem_close(open_ones[i]);
     sem_unlink(name);
   }
@@ -263,7 +267,7 @@ static void t_failure_leaves_nothing(void) {
 /* ------------------------------------------------------------ names --- */
 static const char *long_name(int len) {
   static char n[400];
-  snprintf(n, sizeof n, "/nsem-capi-%d-", (int)getpid());
+  snprintf(n, sizeof n, "/nsem-capi-%d-", main_pid);
   size_t have = strlen(n) - 1; /* without the slash */
   memset(n + 1 + have, 'L', (size_t)len - have);
   n[1 + len] = 0;
@@ -288,6 +292,7 @@ static void t_name_lengths(void) {
 }
 
 int main(void) {
+  main_pid = (int)getpid();
   atexit(cleanup);
   atexit(unlink_many);
   setvbuf(stdout, NULL, _IOLBF, 0);
