@@ -248,7 +248,8 @@ static int fail_with_open(int size) {
 }
 
 static void t_failure_leaves_nothing(void) {
-  /* Table sizes around where its storage must grow (4 KiB of entries). */
+  /* Table sizes around where its storage must grow: 4 KiB hold 128 entries
+   * of 32 bytes (64-bit targets) or 170 of 24 (i686), then it doubles. */
   static const int sizes[] = {0, 1, 127, 128, 129, 170, 171, 255, 256, 257};
   for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
     fflush(stdout);
