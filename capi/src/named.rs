@@ -297,6 +297,48 @@ pub unsafe extern "C" fn sem_unlink(name: *const c_char) -> c_int {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::format;
+    use std::os::unix::fs::MetadataExt;
+    use std::string::String;
+
+    /// Unlinks the test's semaphore however the test ends.
+    struct Unlink(String);
+    impl Drop for Unlink {
+        fn drop(&mut self) {
+            let _ = named_semaphores::unlink(&self.0);
+        }
+    }
+
+    /// How many mappings start at `addr`, by `/proc/self/maps`.
+    fn mappings_at(addr: usize) -> usize {
+        let start = format!("{addr:08x}-");
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        maps.lines().filter(|l| l.starts_with(&start)).count()
+    }
+
+    #[test]
+    fn a_forgotten_handle_leaves_exactly_its_mapping() {
+        let name = Unlink(format!("nsem-capi-unit-{}", std::process::id()));
+        let sem = NamedSemaphore::options()
+            .existence(Existence::CreateNew)
+            .initial_value(1)
+            .unlink_on_drop(false)
+            .open(&name.0)
+            .unwrap();
+        let (raw, id) = into_mapping(sem);
+        let st = std::fs::metadata(format!("/dev/shm/sem.{}", name.0)).unwrap();
+        assert_eq!(id, (st.dev(), st.ino()), "the identity is the file's");
+        assert_eq!(mappings_at(raw as usize), 1, "still mapped");
+        // SAFETY: `raw` is the live mapping `into_mapping` handed over.
+        let value = unsafe {
+            (*raw).release().unwrap();
+            (*raw).value()
+        };
+        assert_eq!(value, 2);
+        unmap(raw);
+        assert_eq!(mappings_at(raw as usize), 0, "unmapped by unmap");
+        assert!(std::path::Path::new(&format!("/dev/shm/sem.{}", name.0)).exists());
+    }
 
     #[test]
     fn paths_of_valid_names_only() {
