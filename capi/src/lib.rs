@@ -16,7 +16,8 @@
 //! `abort` (called only if a bug made the library panic).
 //!
 //! The functions are split by what they work on: `named.rs` (`sem_open`,
-//! `sem_close`, `sem_unlink`) over `table.rs` (the open semaphores),
+//! `sem_close`, `sem_unlink`) over `table.rs` (the open semaphores) and
+//! `map.rs` (mapping an existing semaphore file),
 //! `unnamed.rs` (the calls on any semaphore), `timed.rs` (the timed waits
 //! and C time types), `errno.rs` and `lock.rs`.
 //!
@@ -47,6 +48,7 @@
 
 mod errno;
 mod lock;
+mod map;
 mod named;
 mod table;
 mod timed;

@@ -3,19 +3,22 @@
 //! `sem_open` first looks for the semaphore among those this process has
 //! open, by the identity of the file at the name (`open` and `fstat`, as
 //! glibc does), and hands out the pointer it already has without mapping
-//! the file again. Only a semaphore not open yet goes through the crate
-//! (validation, creation, mapping), and its mapping is then kept in the
-//! table (`table.rs`) until the last `sem_close`.
+//! the file again. An existing semaphore not open yet is checked and mapped
+//! from that same descriptor (`map.rs`); creation, and every error to
+//! report, go through the crate. The mappings stay in the table
+//! (`table.rs`) until the last `sem_close`.
 
 use core::ffi::{c_char, c_int, c_uint, CStr};
 use core::ptr;
 
 use named_semaphores::{Error, ErrorKind, Existence, NamedSemaphore, NAME_MAX, VALUE_MAX};
-use rustix::fs::{self, Mode, OFlags};
+use rustix::fd::OwnedFd;
+use rustix::fs::{self, Mode, OFlags, Stat};
 use rustix::io::Errno;
 use rustix::mm;
 
-use crate::table::{self, Added, FileId};
+use crate::map;
+use crate::table::{self, Added, FileId, Reservation};
 use crate::{e, errno, name_str, sem_t, SEM_FAILED};
 
 /// `O_CREAT` and `O_EXCL` (the same on every supported target).
@@ -65,8 +68,10 @@ enum Probe {
     Open(*mut sem_t),
     /// Nothing at the name.
     Missing,
-    /// Something this process does not have open, or an error the crate
-    /// will report precisely.
+    /// A file this process does not have open: its descriptor, status and
+    /// identity.
+    NotOpen(OwnedFd, Stat, FileId),
+    /// An error the crate will report precisely.
     Other,
     /// The reference count is full.
     Failed(Errno),
@@ -90,9 +95,35 @@ fn probe(path: &SemPath) -> Probe {
     let id: FileId = (st.st_dev as u64, st.st_ino as u64);
     match table::reopen(id) {
         Ok(Some(sem)) => Probe::Open(sem),
-        Ok(None) => Probe::Other,
+        Ok(None) => Probe::NotOpen(fd, st, id),
         Err(errno) => Probe::Failed(errno),
     }
+}
+
+/// Room in the table, or the errno of `sem_open` without it.
+fn reserve() -> Result<Reservation, c_int> {
+    table::reserve().map_err(|errno| errno.raw_os_error())
+}
+
+/// Enters a mapping this call made into the table, with the room reserved
+/// for it, and returns the pointer to hand out: this one, or the one another
+/// thread entered for the same file meanwhile (this mapping is then
+/// dropped).
+fn enter(room: Reservation, sem: *mut sem_t, id: FileId) -> *mut sem_t {
+    match table::add(room, sem, id) {
+        Added::New => sem,
+        Added::Existing(theirs) => {
+            unmap(sem);
+            theirs
+        }
+    }
+}
+
+/// Maps a semaphore the lookup found but this process does not have open.
+fn open_found(fd: &OwnedFd, st: &Stat, id: FileId) -> Result<*mut sem_t, c_int> {
+    let room = reserve()?;
+    let sem = map::map(fd, st).map_err(|errno| errno.raw_os_error())?;
+    Ok(enter(room, sem, id))
 }
 
 /// Takes the mapping out of a handle opened with `unlink_on_drop(false)`:
@@ -199,6 +230,12 @@ pub unsafe extern "C" fn sem_open(
         if let (Some(path), false) = (&path, existence == Existence::CreateNew) {
             match probe(path) {
                 Probe::Open(sem) => return sem,
+                Probe::NotOpen(fd, st, id) => {
+                    return open_found(&fd, &st, id).unwrap_or_else(|errno| {
+                        errno::set(errno);
+                        SEM_FAILED
+                    })
+                }
                 Probe::Failed(errno) => {
                     errno::set(errno.raw_os_error());
                     return SEM_FAILED;
@@ -213,10 +250,10 @@ pub unsafe extern "C" fn sem_open(
         }
         // Room in the table first: once a creation is published, nothing
         // may fail.
-        let room = match table::reserve() {
+        let room = match reserve() {
             Ok(room) => room,
             Err(errno) => {
-                errno::set(errno.raw_os_error());
+                errno::set(errno);
                 return SEM_FAILED;
             }
         };
@@ -228,13 +265,7 @@ pub unsafe extern "C" fn sem_open(
         match options.open(name) {
             Ok(sem) => {
                 let (sem, id) = into_mapping(sem);
-                return match table::add(room, sem, id) {
-                    Added::New => sem,
-                    Added::Existing(theirs) => {
-                        unmap(sem);
-                        theirs
-                    }
-                };
+                return enter(room, sem, id);
             }
             Err(err) if now != existence && err.kind() == ErrorKind::AlreadyExists => {}
             Err(err) => {
