@@ -108,5 +108,11 @@ int main(int argc, char **argv) {
   }
   sem_close(held);
   sem_unlink(name);
+  /* What a failed case may have left (a clean run leaves nothing). */
+  char left[120];
+  snprintf(left, sizeof left, "%s-new", name);
+  sem_unlink(left);
+  snprintf(left, sizeof left, "%s-other", name);
+  sem_unlink(left);
   return bad;
 }
