@@ -140,11 +140,13 @@ fn into_mapping(sem: NamedSemaphore) -> (*mut sem_t, FileId) {
     (raw, id)
 }
 
-/// Unmaps a semaphore from [`into_mapping`] that nothing uses any more.
+/// Unmaps a semaphore mapped by [`into_mapping`] or `map::map` that
+/// nothing uses any more.
 fn unmap(sem: *mut sem_t) {
-    // SAFETY: `sem` is the start of a mapping of `RawSemaphore::SIZE` bytes
-    // whose handle was forgotten (`into_mapping`), and the caller has the
-    // last use of it: no pointer to it is handed out again.
+    // SAFETY: `sem` is the start of a mapping of `RawSemaphore::SIZE` bytes,
+    // made by `map::map` or left by a forgotten handle (`into_mapping`), and
+    // the caller has the last use of it: no pointer to it is handed out
+    // again.
     let _ = unsafe { mm::munmap(sem.cast(), sem_t::SIZE) };
 }
 
