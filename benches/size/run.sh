@@ -12,9 +12,13 @@
 # nsem package's example `hello`), each run once; the tool must stay within
 # 1.5 times the hello world. The static tool is left at
 # target/x86_64-unknown-linux-musl/nsem/nsem.
+# Then the C library (capi/): its static data (.data + .bss of
+# libnamedsem.so), and allsem.c, a program using every sem_* call musl has,
+# built static with musl-gcc against musl's own sem_* and against
+# libnamedsem.a (target: at most 16 KiB larger).
 # Needs gcc and glibc's static libc.a (libc6-dev), musl-gcc (musl-tools),
 # and rustup's x86_64-unknown-linux-musl target (added here if missing).
-# Usage: benches/size/run.sh   (prints two Markdown tables)
+# Usage: benches/size/run.sh   (prints Markdown tables)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -88,3 +92,34 @@ if (( tool * 2 > hello * 3 )); then
     echo "nsem ($tool bytes) is more than 1.5 times the hello world ($hello bytes)" >&2
     exit 1
 fi
+
+# ------------------------------------------------------------ C library --
+CARGO_TARGET_DIR="$out/cargo-capi" cargo build --quiet -p namedsem-capi --profile capi --manifest-path "$root/Cargo.toml"
+capi="$out/cargo-capi/capi"
+static_data=$(size -A "$capi/libnamedsem.so" | awk '$1 == ".data" || $1 == ".bss" { n += $2 } END { print n + 0 }')
+csize() { # name extra-args...
+    local name=$1
+    shift
+    musl-gcc -static -Os -ffunction-sections -fdata-sections -Wl,--gc-sections -o "$out/$name" "$here/allsem.c" "$@"
+    strip -o "$out/$name.stripped" "$out/$name"
+    "$out/$name.stripped" || { echo "$name failed with exit code $?" >&2; exit 1; }
+    size[$name]=$(stat -c %s "$out/$name.stripped")
+}
+csize allsem-musl
+csize allsem-namedsem "$capi/libnamedsem.a"
+# The library's sem_* replaced musl's: musl's sem_open, and only it, needs
+# __shm_mapname (the crate's code is inlined away by LTO, so its symbols are
+# not there to look for).
+ours=$(nm "$out/allsem-namedsem")
+theirs=$(nm "$out/allsem-musl")
+if grep -q __shm_mapname <<<"$ours" || ! grep -q __shm_mapname <<<"$theirs"; then
+    echo "allsem-namedsem does not use libnamedsem's sem_open" >&2
+    exit 1
+fi
+echo
+echo "| C library | bytes |"
+echo "|---|---|"
+echo "| libnamedsem.so .data + .bss | $static_data |"
+echo "| allsem.c, static musl, musl's sem_* | ${size[allsem-musl]} |"
+echo "| allsem.c, static musl, libnamedsem.a | ${size[allsem-namedsem]} |"
+echo "| difference (target <= 16384) | $(( size[allsem-namedsem] - size[allsem-musl] )) |"

@@ -7,9 +7,10 @@
  * the other, not both. On glibc, <semaphore.h> itself is compatible and
  * can be used with this library unchanged.
  *
- * Link with -lnamedsem (before the C library), or inject libnamedsem.so
- * with LD_PRELOAD. Not supported: thread cancellation points in the waits;
- * names that are not UTF-8.
+ * Link with -lnamedsem (before the C library; pkg-config --libs namedsem),
+ * or inject libnamedsem.so with LD_PRELOAD. Compiles as C99, C11 and C++11
+ * and later. Not supported: thread cancellation points in the waits; names
+ * that are not UTF-8.
  */
 #ifndef NAMEDSEM_H
 #define NAMEDSEM_H
@@ -42,6 +43,11 @@ typedef union {
   char __size[NAMEDSEM_SIZEOF_SEM_T];
   long int __align;
 } sem_t;
+
+/* Strict C99 (-std=c99 without a POSIX feature macro) leaves struct
+ * timespec out of <time.h>: declare the tag here, at file scope, so that the
+ * prototypes below name the same struct as the program's. */
+struct timespec;
 
 #define SEM_FAILED ((sem_t *) 0)
 #ifndef SEM_VALUE_MAX

@@ -3,125 +3,284 @@
 //! pointer and counts a reference; `sem_close` unmaps it when the count
 //! drops to zero.
 //!
-//! Fixed storage, no allocation: [`MAX_OPEN`] distinct semaphores at a time.
-//! Entries are keyed on the file's (device, inode), so every name that
-//! reaches one file (`"x"`, `"/x"`, `"//x"`) gives one pointer. The keys sit
-//! in a compact array of their own, so a lookup reads a few pages, not the
-//! handles.
+//! An entry is what the table needs and no more: the file's identity
+//! (device, inode), the address of its mapping and the reference count, 32
+//! bytes on 64-bit targets. Entries keyed on the file, so every name that
+//! reaches one file (`"x"`, `"/x"`, `"//x"`) gives one pointer.
+//!
+//! The entries live in anonymous memory mapped on demand (see [`Entries`]),
+//! so there is no fixed limit and no static storage beyond a few words: the
+//! kernel's limit on mappings per process (`vm.max_map_count`, 65,530 by
+//! default) is the limit, as for glibc. Lookups scan the live entries,
+//! which are kept contiguous.
+//!
+//! Creating a semaphore is irrevocable once the name is published, so room
+//! for its entry is reserved *before* the creation ([`reserve`]): the only
+//! step that can fail after it (adding the entry) then cannot.
 
 use core::cell::UnsafeCell;
 use core::ptr;
 
-use named_semaphores::{FileId, NamedSemaphore, RawSemaphore};
+use named_semaphores::RawSemaphore;
+use rustix::io::Errno;
+use rustix::mm::{self, MapFlags, ProtFlags};
 
 use crate::lock::Lock;
 
-/// How many distinct named semaphores a process can have open at once
-/// (POSIX's `_POSIX_SEM_NSEMS_MAX` is 256). `sem_open` fails with `EMFILE`
-/// beyond that.
-pub(crate) const MAX_OPEN: usize = 1024;
+pub(crate) use named_semaphores::FileId;
 
 #[derive(Clone, Copy)]
-struct Key {
-    /// The semaphore's address in this process; null for a free slot.
-    sem: *const RawSemaphore,
-    /// Device and inode of its file.
+struct Entry {
+    /// The semaphore's address in this process (the start of its mapping).
+    sem: *mut RawSemaphore,
     id: FileId,
     /// `sem_open` calls not yet matched by `sem_close`.
     refs: usize,
 }
 
-const FREE: Key = Key {
-    sem: ptr::null(),
-    id: FileId::new(0, 0),
-    refs: 0,
-};
+/// A growable array of entries in anonymous mappings: no allocator, and
+/// nothing mapped until the first named semaphore is opened.
+struct Entries {
+    base: *mut Entry,
+    /// Live entries: `base[..len]`.
+    len: usize,
+    /// Entries the mapping has room for.
+    cap: usize,
+    /// Room promised to creations in progress ([`Reservation`]).
+    reserved: usize,
+}
 
-struct Slots {
-    keys: [Key; MAX_OPEN],
-    handles: [Option<NamedSemaphore>; MAX_OPEN],
+/// The first mapping's size; each growth doubles it.
+const FIRST_BYTES: usize = 4096;
+
+impl Entries {
+    fn live(&mut self) -> &mut [Entry] {
+        if self.base.is_null() {
+            return &mut [];
+        }
+        // SAFETY: `base` is a mapping of `cap` entries, of which the first
+        // `len` are initialised; the table's lock (held by the caller, who
+        // has `&mut self`) makes this the only reference to them.
+        unsafe { core::slice::from_raw_parts_mut(self.base, self.len) }
+    }
+
+    fn find_id(&mut self, id: FileId) -> Option<&mut Entry> {
+        self.live().iter_mut().find(|e| e.id == id)
+    }
+
+    /// Makes room for `extra` more entries beyond the live and reserved
+    /// ones, moving them to a mapping twice as large if needed.
+    fn make_room(&mut self, extra: usize) -> Result<(), Errno> {
+        let need = self
+            .len
+            .checked_add(self.reserved)
+            .and_then(|n| n.checked_add(extra))
+            .ok_or(Errno::NOMEM)?;
+        if need <= self.cap {
+            return Ok(());
+        }
+        let size = core::mem::size_of::<Entry>();
+        let mut bytes = if self.cap == 0 {
+            FIRST_BYTES
+        } else {
+            self.cap * size
+        };
+        while bytes / size < need {
+            bytes = bytes.checked_mul(2).ok_or(Errno::NOMEM)?;
+        }
+        // SAFETY: a fresh private anonymous mapping at an address the kernel
+        // picks overlaps nothing.
+        let new = unsafe {
+            mm::mmap_anonymous(
+                ptr::null_mut(),
+                bytes,
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::PRIVATE,
+            )?
+        }
+        .cast::<Entry>();
+        if !self.base.is_null() {
+            // SAFETY: the old mapping holds `len` initialised entries, the
+            // new one has room for more; they do not overlap. The old one
+            // was mapped with `cap * size` bytes and is no longer used.
+            unsafe {
+                ptr::copy_nonoverlapping(self.base, new, self.len);
+                let _ = mm::munmap(self.base.cast(), self.cap * size);
+            }
+        }
+        self.base = new;
+        self.cap = bytes / size;
+        Ok(())
+    }
+
+    fn push(&mut self, entry: Entry) {
+        debug_assert!(self.len < self.cap);
+        // SAFETY: `len < cap` (room was made or reserved), so the slot is in
+        // the mapping.
+        unsafe { self.base.add(self.len).write(entry) };
+        self.len += 1;
+    }
 }
 
 struct Table {
     lock: Lock,
-    slots: UnsafeCell<Slots>,
+    entries: UnsafeCell<Entries>,
 }
 
-// SAFETY: `slots` is only accessed while `lock` is held (see `with`), and
-// what it holds is `Send` (`NamedSemaphore`) or plain data (the pointers are
-// addresses of process-wide mappings, only compared, never dereferenced here).
+// SAFETY: `entries` is only accessed while `lock` is held (see `with`); the
+// pointers in it are addresses of process-wide mappings.
 unsafe impl Sync for Table {}
 
+/// All zeroes: the table costs `.bss`, not `.data`.
 static TABLE: Table = Table {
     lock: Lock::new(),
-    slots: UnsafeCell::new(Slots {
-        keys: [FREE; MAX_OPEN],
-        handles: [const { None }; MAX_OPEN],
+    entries: UnsafeCell::new(Entries {
+        base: ptr::null_mut(),
+        len: 0,
+        cap: 0,
+        reserved: 0,
     }),
 };
 
-/// Runs `f` on the slots with the table locked.
-fn with<R>(f: impl FnOnce(&mut Slots) -> R) -> R {
+/// Runs `f` on the entries with the table locked.
+fn with<R>(f: impl FnOnce(&mut Entries) -> R) -> R {
     let _guard = TABLE.lock.lock();
     // SAFETY: the lock is held until `_guard` drops after `f` returns, so
-    // this is the only reference to the slots; `f` cannot leak it (the
-    // borrow ends with the call).
-    f(unsafe { &mut *TABLE.slots.get() })
+    // this is the only reference; `f` cannot leak it (the borrow ends with
+    // the call).
+    f(unsafe { &mut *TABLE.entries.get() })
 }
 
-/// Records a semaphore that `sem_open` just mapped and returns the pointer
-/// to hand out: the one already in the table if this process has the same
-/// file open (the new mapping is then dropped), else the new one. `None`
-/// if the table is full.
-pub(crate) fn insert(sem: NamedSemaphore) -> Option<*mut RawSemaphore> {
-    let id = sem.file_id();
-    let mut spare = Some(sem);
-    let found = with(|slots| {
-        if let Some(key) = slots
-            .keys
-            .iter_mut()
-            .find(|k| !k.sem.is_null() && k.id == id)
-        {
-            key.refs += 1;
-            return Some(key.sem);
+/// Counts one more reference to the open semaphore whose file is `id`, and
+/// returns its pointer; `None` if this process does not have it open.
+///
+/// # Errors
+///
+/// `EMFILE` if the reference count would overflow.
+pub(crate) fn reopen(id: FileId) -> Result<Option<*mut RawSemaphore>, Errno> {
+    with(|entries| match entries.find_id(id) {
+        Some(e) => {
+            e.refs = e.refs.checked_add(1).ok_or(Errno::MFILE)?;
+            Ok(Some(e.sem))
         }
-        let free = slots.keys.iter().position(|k| k.sem.is_null())?;
-        let sem = spare.take()?;
-        let raw: *const RawSemaphore = sem.as_raw();
-        slots.keys[free] = Key {
-            sem: raw,
-            id,
-            refs: 1,
-        };
-        slots.handles[free] = Some(sem);
-        Some(raw)
-    });
-    // An unused new mapping is unmapped here, outside the lock.
-    drop(spare);
-    found.map(<*const RawSemaphore>::cast_mut)
+        None => Ok(None),
+    })
 }
 
-/// Drops one reference to the semaphore at `sem`; unmaps it when that was
-/// the last. `false` if `sem` is not a pointer `sem_open` returned (or it
-/// was closed as often as it was opened).
-pub(crate) fn remove(sem: *const RawSemaphore) -> bool {
-    let mut last = None;
-    let found = with(|slots| {
-        let Some(i) = slots
-            .keys
-            .iter()
-            .position(|k| k.sem == sem && !sem.is_null())
-        else {
-            return false;
-        };
-        slots.keys[i].refs -= 1;
-        if slots.keys[i].refs == 0 {
-            slots.keys[i] = FREE;
-            last = slots.handles[i].take();
+/// Room for one entry, promised until it is used by [`add`] or dropped.
+#[must_use]
+pub(crate) struct Reservation(());
+
+/// Reserves room for one entry, mapping more storage if needed.
+///
+/// # Errors
+///
+/// `ENOMEM` if the storage cannot grow.
+pub(crate) fn reserve() -> Result<Reservation, Errno> {
+    with(|entries| {
+        entries.make_room(1)?;
+        entries.reserved += 1;
+        Ok(Reservation(()))
+    })
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        with(|entries| entries.reserved -= 1);
+    }
+}
+
+/// What [`add`] did.
+pub(crate) enum Added {
+    /// The semaphore is now in the table with one reference.
+    New,
+    /// Another thread added the same file meanwhile: its pointer, with one
+    /// more reference. The caller's mapping is not needed.
+    Existing(*mut RawSemaphore),
+}
+
+/// Adds the semaphore mapped at `sem` (file `id`) with the room `room`
+/// reserved for it, or counts a reference to the entry another thread made
+/// for the same file in the meantime. Cannot fail.
+pub(crate) fn add(room: Reservation, sem: *mut RawSemaphore, id: FileId) -> Added {
+    let added = with(|entries| {
+        // The reservation is used here (or not needed): release it in the
+        // same critical section.
+        entries.reserved -= 1;
+        if let Some(e) = entries.find_id(id) {
+            // Saturates only after usize::MAX opens without a close; a
+            // count that sticks there leaves the semaphore mapped for good,
+            // which is harmless.
+            e.refs = e.refs.saturating_add(1);
+            return Added::Existing(e.sem);
         }
-        true
+        entries.push(Entry { sem, id, refs: 1 });
+        Added::New
     });
-    // The last reference: unmap outside the lock.
-    drop(last);
-    found
+    core::mem::forget(room);
+    added
+}
+
+/// Drops one reference to the semaphore at `sem`. `Some(true)` if that was
+/// the last one: the entry is gone and the caller unmaps the semaphore.
+/// `None` if `sem` is not a pointer `sem_open` returned (or it was closed
+/// as often as it was opened).
+pub(crate) fn release(sem: *const RawSemaphore) -> Option<bool> {
+    with(|entries| {
+        let live = entries.live();
+        let i = live.iter().position(|e| ptr::eq(e.sem, sem))?;
+        live[i].refs -= 1;
+        if live[i].refs > 0 {
+            return Some(false);
+        }
+        // Keep the live entries contiguous: the last one takes the hole.
+        let last = live.len() - 1;
+        live.swap(i, last);
+        entries.len -= 1;
+        Some(true)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fake, distinct, never-dereferenced semaphore addresses.
+    fn addr(i: usize) -> *mut RawSemaphore {
+        (0x1000 * (i + 1)) as *mut RawSemaphore
+    }
+
+    #[test]
+    fn grows_past_many_pages_and_shrinks() {
+        // The table is process-wide: this test uses ids no other test uses.
+        const N: u64 = 3000;
+        let id = |i: u64| FileId::new(u64::MAX, i);
+        for i in 0..N {
+            assert!(reopen(id(i)).unwrap().is_none());
+            let room = reserve().unwrap();
+            assert!(matches!(add(room, addr(i as usize), id(i)), Added::New));
+        }
+        for i in 0..N {
+            assert_eq!(reopen(id(i)).unwrap(), Some(addr(i as usize)));
+        }
+        for i in (0..N).rev() {
+            assert_eq!(release(addr(i as usize)), Some(false));
+            assert_eq!(release(addr(i as usize)), Some(true));
+            assert_eq!(release(addr(i as usize)), None);
+            assert!(reopen(id(i)).unwrap().is_none());
+        }
+    }
+
+    #[test]
+    fn a_second_add_of_one_file_counts_a_reference() {
+        let id = FileId::new(u64::MAX - 1, 7);
+        let (a, b) = (addr(100_000), addr(100_001));
+        let room = reserve().unwrap();
+        assert!(matches!(add(room, a, id), Added::New));
+        let room = reserve().unwrap();
+        assert!(matches!(add(room, b, id), Added::Existing(p) if p == a));
+        assert_eq!(release(b), None, "the losing mapping is not in the table");
+        assert_eq!(release(a), Some(false));
+        assert_eq!(release(a), Some(true));
+    }
 }

@@ -36,6 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "harness.h"
+
 #if !defined(__GLIBC__) && !defined(USE_NAMEDSEM_H)
 /* musl's <semaphore.h> does not declare it; libnamedsem defines it. */
 int sem_clockwait(sem_t *, clockid_t, const struct timespec *);
@@ -44,45 +46,6 @@ int sem_clockwait(sem_t *, clockid_t, const struct timespec *);
 /* sizeof(sem_t) in glibc's layout (musl's own sem_t is larger). */
 #define GLIBC_SEM_SIZE (sizeof(void *) == 8 ? 32 : 16)
 
-static int passed, failed, skipped;
-
-static void check(int ok, int line, const char *fmt, ...) {
-  int saved = errno;
-  va_list ap;
-  va_start(ap, fmt);
-  printf("%s - ", ok ? "ok" : "not ok");
-  vprintf(fmt, ap);
-  va_end(ap);
-  if (!ok) printf("  (line %d, errno %d %s)", line, saved, strerror(saved));
-  printf("\n");
-  fflush(stdout);
-  if (ok) passed++; else failed++;
-  errno = saved;
-}
-#define CHECK(cond, ...) check(!!(cond), __LINE__, __VA_ARGS__)
-/* A call that must fail with -1 (or SEM_FAILED) and the given errno. */
-#define FAILS(call, err) (errno = 0, (call) == -1 && errno == (err))
-#define OPEN_FAILS(call, err) (errno = 0, (call) == SEM_FAILED && errno == (err))
-
-static void skip(const char *what) {
-  printf("skip - %s\n", what);
-  skipped++;
-}
-
-/* Names: unique to this process; every one is unlinked at exit. */
-static char names[64][300];
-static int nnames;
-static const char *new_name(const char *tag) {
-  snprintf(names[nnames], sizeof names[0], "/nsem-capi-%d-%s", (int)getpid(), tag);
-  return names[nnames++];
-}
-static void cleanup(void) {
-  char path[400];
-  for (int i = 0; i < nnames; i++) {
-    snprintf(path, sizeof path, "/dev/shm/sem.%s", names[i] + 1);
-    unlink(path);
-  }
-}
 static int file_size(const char *name) {
   char path[400];
   struct stat st;
@@ -529,6 +492,5 @@ int main(void) {
   t_processes();
   t_glibc_peer();
   t_mixed_pointers();
-  printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
-  return failed ? 1 : 0;
+  return finish();
 }
