@@ -360,7 +360,11 @@ mod tests {
             .unwrap();
         let (raw, id) = into_mapping(sem);
         let st = std::fs::metadata(format!("/dev/shm/sem.{}", name.0)).unwrap();
-        assert_eq!(id, FileId::new(st.dev(), st.ino()), "the identity is the file's");
+        assert_eq!(
+            id,
+            FileId::new(st.dev(), st.ino()),
+            "the identity is the file's"
+        );
         assert_eq!(mappings_at(raw as usize), 1, "still mapped");
         // SAFETY: `raw` is the live mapping `into_mapping` handed over.
         let value = unsafe {
