@@ -6,8 +6,8 @@
 #
 # Formatting and lints of the area's files (the tool's dependencies stay in
 # its own package; .ci/run checks the library's tree), the listing unit and
-# doc tests, the nsem unit and integration tests (which run the built binary
-# against the crate and glibc's sem_*), the build without user names,
+# doc tests (the nsem package's own tests run in .ci/run's workspace test
+# command), the build without user names,
 # `cargo install --path nsem`, and a short session with the release binary.
 # The static musl build and its size check are in benches/size/run.sh.
 # Needs only the Rust toolchain and a POSIX shell with coreutils and grep
@@ -32,9 +32,6 @@ step "listing: unit tests (no alloc) and doc tests"
 cargo test --lib -- list:: users::
 cargo test --features alloc --doc list
 cargo test --doc users
-
-step "nsem: unit tests and integration tests"
-cargo test -p nsem
 
 step "nsem without user names: owners as numbers"
 CARGO_TARGET_DIR=target/nsem-numeric cargo test -p nsem --no-default-features --bin nsem
