@@ -25,7 +25,7 @@ fi
 musl-gcc --version | head -1
 
 step "formatting of the bench files"
-rustfmt --edition 2021 --check benches/vs_glibc.rs tests/no_alloc.rs src/raw/spin.rs \
+rustfmt --edition 2021 --check benches/vs_glibc/main.rs tests/no_alloc.rs src/raw/spin.rs \
     benches/size/src/lib.rs
 
 step "no allocation on any path (counting global allocator)"

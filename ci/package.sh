@@ -44,8 +44,8 @@ ensure_toolchain() {
 # names, plus what cargo adds itself.
 expected_files() {
     {
-        git ls-files -- 'src/*.rs' 'examples/*.rs' 'tests/*.rs' 'docs/*.md'
-        printf '%s\n' benches/vs_glibc.rs Cargo.toml README.md CHANGELOG.md \
+        git ls-files -- 'src/*.rs' 'examples/*.rs' 'tests/*.rs' 'benches/vs_glibc/*.rs' 'docs/*.md'
+        printf '%s\n' Cargo.toml README.md CHANGELOG.md \
             LICENSE-MIT LICENSE-APACHE Cargo.toml.orig Cargo.lock .cargo_vcs_info.json
     } | LC_ALL=C sort -u
 }

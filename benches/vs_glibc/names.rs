@@ -1,0 +1,64 @@
+//! Semaphore names: every name a run makes is unique to the process
+//! (`nsem-bench-PID-TAG-N`) and recorded, and its `/dev/shm` file is removed
+//! at the end of the run, also when a case panics ([`Cleanup`]). Also the
+//! two constructors the cases use: a crate and a glibc semaphore under a
+//! fresh name.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use named_semaphores::NamedSemaphore;
+
+use crate::sem::Glibc;
+
+/// Every name this run made, removed at exit and on panic.
+pub struct Names {
+    list: std::sync::Mutex<Vec<String>>,
+    counter: AtomicU32,
+}
+
+/// The names of this run.
+pub static NAMES: Names = Names {
+    list: std::sync::Mutex::new(Vec::new()),
+    counter: AtomicU32::new(0),
+};
+
+impl Names {
+    /// A new name with `tag` in it, recorded for removal.
+    pub fn fresh(&self, tag: &str) -> String {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let name = format!("nsem-bench-{}-{tag}-{n}", std::process::id());
+        self.list.lock().unwrap().push(name.clone());
+        name
+    }
+
+    fn remove_all(&self) {
+        let list = std::mem::take(&mut *self.list.lock().unwrap_or_else(|e| e.into_inner()));
+        for name in list {
+            let _ = std::fs::remove_file(format!("/dev/shm/sem.{name}"));
+        }
+    }
+}
+
+/// Removes every bench semaphore file when dropped (panics included).
+pub struct Cleanup;
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        NAMES.remove_all();
+    }
+}
+
+/// A crate semaphore with a fresh name, its file removed by the `Names` list.
+pub fn crate_sem(tag: &str, value: u32) -> NamedSemaphore {
+    NamedSemaphore::options()
+        .initial_value(value)
+        .existence(named_semaphores::Existence::CreateNew)
+        .unlink_on_drop(false)
+        .open(NAMES.fresh(tag))
+        .expect("create")
+}
+
+/// A glibc semaphore with a fresh name, its file removed by the `Names` list.
+pub fn glibc_sem(tag: &str, value: u32) -> Glibc {
+    Glibc::open(&NAMES.fresh(tag), libc::O_CREAT | libc::O_EXCL, value)
+}
