@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Reliability checks (issue 4): model checking of the post/wait protocol of
+# Reliability checks: model checking of the post/wait protocol of
 # both glibc layouts with loom, the multi-process stress, fault and hostile
 # input suites (with property tests of names and of the counter logic), the
-# clock a timed wait sleeps on (strace), Miri on the plain-memory unit tests
+# drop's unlink under injected system-call faults and a lost race (strace),
+# the clock a timed wait sleeps on (strace), Miri on the plain-memory unit tests
 # where Miri can be installed, and, on request, fuzzing of names and of the
 # counter logic with cargo-fuzz (nightly toolchain).
 #
@@ -60,6 +61,11 @@ shm_before=$(shm_files)
 cargo test --all-features --test stress --test faults --test hostile -- --nocapture 2>&1 |
     tee target/reliability-tests.log
 grep -E '^test result: ok\. [1-9][0-9]* passed; 0 failed' target/reliability-tests.log >/dev/null
+
+step "the drop's unlink under system-call faults and a lost race (strace)"
+cargo test --all-features --test drop_faults -- --ignored --test-threads=1 2>&1 |
+    tee target/reliability-drop-faults.log
+grep -E '^test result: ok\. [1-9][0-9]* passed; 0 failed' target/reliability-drop-faults.log >/dev/null
 
 step "timed waits sleep on CLOCK_MONOTONIC (strace of the futex calls)"
 faults=$(cargo test --all-features --test faults --no-run --message-format=json 2>/dev/null |

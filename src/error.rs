@@ -81,13 +81,16 @@ pub enum Operation {
     Release,
     /// Making a semaphore in memory (`sem_init`).
     Init,
-    /// Listing or inspecting the semaphore directory.
+    /// Listing the semaphore directory.
     List,
+    /// Reading one semaphore's file without opening it
+    /// ([`inspect`](crate::inspect), [`processes_using`](crate::processes_using)).
+    Inspect,
 }
 
 impl Operation {
     /// A short verb for messages: `"open"`, `"create"`, `"unlink"`,
-    /// `"acquire"`, `"release"`, `"init"`, `"list"`.
+    /// `"acquire"`, `"release"`, `"init"`, `"list"`, `"inspect"`.
     ///
     /// ```
     /// assert_eq!(named_semaphores::Operation::Unlink.as_str(), "unlink");
@@ -102,6 +105,7 @@ impl Operation {
             Operation::Release => "release",
             Operation::Init => "init",
             Operation::List => "list",
+            Operation::Inspect => "inspect",
         }
     }
 }
@@ -227,6 +231,11 @@ impl Error {
                 errno,
                 "a socket or device is at the name",
             ),
+            Errno::NOTDIR => (
+                ErrorKind::InvalidArgument,
+                Errno::INVAL,
+                "a component of the directory path is not a directory",
+            ),
             _ => (ErrorKind::Os, errno, ""),
         };
         Error::new(kind, errno, detail)
@@ -244,6 +253,14 @@ impl Error {
     /// ```
     #[must_use]
     pub fn from_raw_os_error(errno: i32) -> Self {
+        // Linux errno values are 1 to 4095; anything else is no errno.
+        if !(1..4096).contains(&errno) {
+            return Error::new(
+                ErrorKind::InvalidArgument,
+                Errno::INVAL,
+                "not an errno value",
+            );
+        }
         Error::from_errno(Errno::from_raw_os_error(errno))
     }
 
@@ -370,9 +387,14 @@ impl fmt::Display for Error {
         if self.op.is_some() || self.name.len > 0 {
             f.write_str(": ")?;
         }
-        f.write_str(self.kind.describe())?;
-        if !self.detail.is_empty() {
-            write!(f, " ({})", self.detail)?;
+        if self.kind == ErrorKind::NotFound && !self.detail.is_empty() {
+            // What is missing is not the semaphore: say what it is.
+            f.write_str(self.detail)?;
+        } else {
+            f.write_str(self.kind.describe())?;
+            if !self.detail.is_empty() {
+                write!(f, " ({})", self.detail)?;
+            }
         }
         write!(f, " (os error {})", self.errno.raw_os_error())
     }

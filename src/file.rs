@@ -374,37 +374,74 @@ pub(crate) fn unlink(path: &CStr) -> Result<(), Error> {
 /// `sem_open(O_CREAT | O_EXCL)`). Instead:
 ///
 /// 1. `lstat` the name; if it is not ours, stop (the cheap, common check).
+///    If it is missing, look again after yielding the processor twice: a
+///    dropper that lost the race of steps 1-2 may have our file aside for a
+///    moment (see below), and will put it back.
 /// 2. Move whatever is at the name aside, atomically, to a fresh temporary
-///    name in the same directory (`renameat2(..., RENAME_NOREPLACE)`).
+///    name `sem.XXXXXX` in the same directory (`renameat2(...,
+///    RENAME_NOREPLACE)`; where that call is missing or refused, a plain
+///    `rename` to a temporary name checked free first).
 /// 3. If the file moved aside is ours, unlink it there: done.
 /// 4. Otherwise a newcomer replaced ours between 1 and 2: put its file back
-///    with `RENAME_NOREPLACE`. If the name was taken again meanwhile, the
-///    file moved aside is unlinked: the outcome is that of the latest
-///    creator having replaced it, which it could have done anyway.
+///    without replacing anything (`RENAME_NOREPLACE`, or `link`). If the
+///    name was taken again meanwhile (`EEXIST`), the file moved aside is
+///    unlinked: the outcome is that of the latest creator having replaced
+///    it, which it could have done anyway. If putting back fails for any
+///    other reason, it is tried again, and in the end the file is left
+///    under its temporary name rather than destroyed.
 ///
 /// Every outcome is that of some serial order of the processes' own
-/// operations, but for one window: between steps 2 and 4, a few
-/// microseconds and only after losing the race of steps 1-2, the newcomer's
-/// semaphore is absent from the name. An `open` then fails with `NotFound`,
-/// and a `create` succeeds with a new semaphore (after which step 4 drops the
-/// newcomer's name as a replacement would). A process killed inside that
-/// window leaves the newcomer's file under a `sem.XXXXXX` name, as a glibc
-/// process killed while creating leaves its temporary file.
+/// operations, except inside one window: between steps 2 and 4, and only
+/// after losing the race of steps 1-2, the newcomer's semaphore is absent
+/// from the name. That lasts two system calls (microseconds) unless the
+/// dropping thread is preempted, stopped or killed there. Inside it, an
+/// `open` of the name fails with `NotFound`; a `create` succeeds with a new
+/// semaphore, after which step 4 leaves the newcomer's semaphore without a
+/// name, as a replacement would; an `unlink` (this crate's, after the retry
+/// of step 1, or glibc's `sem_unlink`) finds nothing and is undone by step
+/// 4. A process killed inside the window, or between steps 2 and 3, leaves
+/// a file under a `sem.XXXXXX` name, as a glibc process killed while
+/// creating leaves its temporary file (listings mark such names as
+/// temporary).
 pub(crate) fn unlink_if_ours(dir: &Directory, path: &CStr, id: FileId) {
-    if is_at(path, id) {
-        unlink_moved_if_ours(dir, path, id);
+    for retry in 0..=MISSING_RETRIES {
+        match fs::lstat(path) {
+            Ok(st) if FileId::of(&st) == id => return unlink_moved_if_ours(dir, path, id),
+            Err(Errno::NOENT) if retry < MISSING_RETRIES => rustix::thread::sched_yield(),
+            _ => return,
+        }
     }
 }
+
+/// How often [`unlink_if_ours`] looks again for a name it finds missing.
+const MISSING_RETRIES: u32 = 2;
+
+/// How often step 4 of [`unlink_if_ours`] tries to put a file back.
+const PUT_BACK_ATTEMPTS: u32 = 3;
 
 /// Steps 2 to 4 of [`unlink_if_ours`].
 fn unlink_moved_if_ours(dir: &Directory, path: &CStr, id: FileId) {
     let Some(aside) = move_aside(dir, path) else {
         return;
     };
-    if !is_at(aside.as_c_str(), id) && put_back(aside.as_c_str(), path) {
+    let aside = aside.as_c_str();
+    if is_at(aside, id) {
+        let _ = fs::unlink(aside);
         return;
     }
-    let _ = fs::unlink(aside.as_c_str());
+    for _ in 0..PUT_BACK_ATTEMPTS {
+        match put_back(aside, path) {
+            Ok(()) => return,
+            // Taken again meanwhile: as if the newcomer had replaced it.
+            Err(Errno::EXIST) => {
+                let _ = fs::unlink(aside);
+                return;
+            }
+            // Anything else (ENOMEM, an interrupted call) may pass: try
+            // again, and in the end leave the file aside, not destroyed.
+            Err(_) => {}
+        }
+    }
 }
 
 /// Whether `path` names the file `id` (without following a symbolic link).
@@ -418,9 +455,11 @@ fn move_aside(dir: &Directory, path: &CStr) -> Option<CPath> {
     for attempt in 0..TEMP_ATTEMPTS {
         let aside = CPath::temporary(dir, &temp_suffix(attempt));
         let moved = match rename_noreplace(path, aside.as_c_str()) {
-            // No RENAME_NOREPLACE (Linux < 3.15, or a file system without
-            // it): a plain rename to a fresh random name, checked free first.
-            Err(Errno::INVAL | Errno::NOSYS) => match fs::lstat(aside.as_c_str()) {
+            // No RENAME_NOREPLACE (Linux < 3.15, a file system without it),
+            // or renameat2 refused (a system-call filter says EPERM or
+            // ENOSYS): a plain rename to a fresh random name, checked free
+            // first. (A sticky directory refusing us says EPERM to both.)
+            Err(Errno::INVAL | Errno::NOSYS | Errno::PERM) => match fs::lstat(aside.as_c_str()) {
                 Err(Errno::NOENT) => fs::rename(path, aside.as_c_str()),
                 _ => Err(Errno::EXIST),
             },
@@ -436,13 +475,17 @@ fn move_aside(dir: &Directory, path: &CStr) -> Option<CPath> {
 }
 
 /// Step 4 of [`unlink_if_ours`]: renames `aside` back to `path` unless the
-/// name was taken meanwhile. Whether it did.
-fn put_back(aside: &CStr, path: &CStr) -> bool {
+/// name was taken meanwhile (`EEXIST`).
+fn put_back(aside: &CStr, path: &CStr) -> Result<(), Errno> {
     match rename_noreplace(aside, path) {
-        Ok(()) => true,
-        // No RENAME_NOREPLACE: `link` never replaces a name either.
-        Err(Errno::INVAL | Errno::NOSYS) => fs::link(aside, path).is_ok(),
-        Err(_) => false,
+        // No RENAME_NOREPLACE, or refused: `link` never replaces a name
+        // either; then the temporary name goes.
+        Err(Errno::INVAL | Errno::NOSYS | Errno::PERM) => {
+            fs::link(aside, path)?;
+            let _ = fs::unlink(aside);
+            Ok(())
+        }
+        other => other,
     }
 }
 
@@ -607,11 +650,14 @@ mod tests {
         let aside = CPath::semaphore(&directory, &Name::parse(b"aside").unwrap());
         let taken = create(&directory, path.as_c_str(), 1, mode, Publish::Link).unwrap();
         let moved = create(&directory, aside.as_c_str(), 2, mode, Publish::Link).unwrap();
-        assert!(!put_back(aside.as_c_str(), path.as_c_str()));
+        assert_eq!(
+            put_back(aside.as_c_str(), path.as_c_str()),
+            Err(Errno::EXIST)
+        );
         assert!(is_at(path.as_c_str(), taken.id()));
         assert!(is_at(aside.as_c_str(), moved.id()));
         unlink(path.as_c_str()).unwrap();
-        assert!(put_back(aside.as_c_str(), path.as_c_str()));
+        assert_eq!(put_back(aside.as_c_str(), path.as_c_str()), Ok(()));
         assert!(is_at(path.as_c_str(), moved.id()));
         assert_eq!(dir.files(), ["sem.p"]);
     }

@@ -33,9 +33,23 @@
 //! process creates there is an accident of timing, and a creator that
 //! removed the name on exit would let the next process create a second
 //! semaphore beside the one the others still use. Either default can be
-//! changed with [`OpenOptions::unlink_on_drop`]. A drop only ever removes
-//! its own semaphore's name, never one that another process published at
-//! the same name since.
+//! changed with [`OpenOptions::unlink_on_drop`].
+//!
+//! A drop removes only its own semaphore's name, never one that another
+//! process published at the same name since (with
+//! [`Existence::UnlinkAndCreate`], or glibc's `sem_unlink` and `sem_open`).
+//! Linux has no "unlink if this file" call, so a drop moves the name aside
+//! to check it: when it loses that race to a newcomer, the newcomer's name
+//! is absent for the two system calls it takes to put it back (longer only
+//! if the dropping thread is preempted or stopped right there). An open of
+//! the name in that window fails with `NotFound`, a create makes a new
+//! semaphore (the newcomer's then loses the name, as if replaced), and an
+//! unlink finds nothing and is undone.
+//!
+//! A token held by a process that dies is lost, also with
+//! `open_or_create`, where nobody unlinks the name: remove it
+//! ([`unlink`], or `nsem unlink NAME`) to start again from the initial
+//! value.
 //!
 //! # Features
 //!

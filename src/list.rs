@@ -143,7 +143,8 @@ impl Listing<'_> {
                         ErrorKind::InvalidArgument,
                         Errno::INVAL,
                         "directory buffer too small",
-                    )))
+                    )
+                    .during(Operation::List)))
                 }
                 Err(e) => return Some(Err(Error::from_errno(e).during(Operation::List))),
             };
@@ -164,7 +165,7 @@ impl Listing<'_> {
                 }
                 // Removed since the directory was read.
                 Ok(None) => continue,
-                Err(e) => return Some(Err(e)),
+                Err(e) => return Some(Err(e.during(Operation::List))),
             }
         }
     }
@@ -303,12 +304,12 @@ pub fn inspect(name: impl AsRef<[u8]>) -> Result<SemaphoreInfo, Error> {
 /// # Ok::<(), named_semaphores::Error>(())
 /// ```
 pub fn inspect_in(directory: &str, name: impl AsRef<[u8]>) -> Result<SemaphoreInfo, Error> {
-    let name = name.as_ref();
-    inspect_name(directory, name).map_err(|e| e.on(Operation::List, name))
+    let given = name.as_ref();
+    let name = Name::parse(given).map_err(|e| e.on(Operation::Inspect, given))?;
+    inspect_name(directory, &name).map_err(|e| e.on(Operation::Inspect, name.as_bytes()))
 }
 
-fn inspect_name(directory: &str, name: &[u8]) -> Result<SemaphoreInfo, Error> {
-    let name = Name::parse(name)?;
+fn inspect_name(directory: &str, name: &Name) -> Result<SemaphoreInfo, Error> {
     let dir = Directory::parse(directory)?;
     let path = CPath::directory(&dir);
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;

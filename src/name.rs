@@ -159,14 +159,16 @@ impl Directory {
         if bytes.is_empty() {
             return invalid(Errno::INVAL, "empty directory path");
         }
+        // A relative path would be resolved again at every call, the drop
+        // included, against whatever the current directory is then.
+        if bytes[0] != b'/' {
+            return invalid(Errno::INVAL, "directory path is not absolute");
+        }
         if bytes.contains(&0) {
             return invalid(Errno::INVAL, "NUL byte in the directory path");
         }
         if bytes.len() > DIRECTORY_MAX {
-            return invalid(
-                Errno::NAMETOOLONG,
-                "directory path longer than DIRECTORY_MAX",
-            );
+            return invalid(Errno::INVAL, "directory path longer than DIRECTORY_MAX");
         }
         let mut buf = [0; DIRECTORY_MAX];
         buf[..bytes.len()].copy_from_slice(bytes);
@@ -238,6 +240,7 @@ impl CPath {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::borrow::ToOwned;
     use std::string::String;
 
     #[test]
@@ -312,16 +315,19 @@ mod tests {
 
     #[test]
     fn bad_directories() {
-        for d in ["", "a\0b"] {
+        for d in ["", "a\0b", "relative", "./shm", "../dev/shm"] {
+            let e = Directory::parse(d).unwrap_err();
             assert_eq!(
-                Directory::parse(d).unwrap_err().kind(),
-                ErrorKind::InvalidArgument
+                (e.kind(), e.raw_os_error()),
+                (ErrorKind::InvalidArgument, 22),
+                "{d:?}"
             );
         }
-        let long: String = "d".repeat(DIRECTORY_MAX + 1);
+        let long: String = "/".to_owned() + &"d".repeat(DIRECTORY_MAX);
+        let e = Directory::parse(&long).unwrap_err();
         assert_eq!(
-            Directory::parse(&long).unwrap_err().kind(),
-            ErrorKind::InvalidArgument
+            (e.kind(), e.raw_os_error()),
+            (ErrorKind::InvalidArgument, 22)
         );
         assert!(Directory::parse(&long[..DIRECTORY_MAX]).is_ok());
     }

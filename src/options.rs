@@ -44,9 +44,10 @@ pub enum Existence {
     /// As with [`CreateNew`](Self::CreateNew), the handle owns the name and
     /// unlinks it on drop (unless told otherwise).
     ///
-    /// The new file replaces the old name atomically (`rename`), so there is
-    /// no moment when the name is missing; if several processes do this at
-    /// once, each gets a new semaphore and the last one keeps the name.
+    /// The new file replaces the old name atomically (`rename`), so the
+    /// replacement itself leaves no moment when the name is missing; if
+    /// several processes do this at once, each gets a new semaphore and the
+    /// last one keeps the name.
     UnlinkAndCreate,
 }
 
@@ -126,7 +127,9 @@ impl<'a> OpenOptions<'a> {
     /// name and unlinks it on drop; any other handle leaves it, including one
     /// that created it through [`Existence::OpenOrCreate`] (see there why).
     /// A drop only ever unlinks the semaphore this handle has open: if the
-    /// name was given to another semaphore since, that one keeps it.
+    /// name was given to another semaphore since, that one keeps it (see
+    /// [who owns the name](crate#who-owns-the-name) for the one narrow
+    /// window in which it cannot be sure).
     pub fn unlink_on_drop(&mut self, unlink: bool) -> &mut Self {
         self.unlink_on_drop = Some(unlink);
         self
@@ -201,7 +204,8 @@ impl<'a> OpenOptions<'a> {
                 ErrorKind::InvalidArgument,
                 rustix::io::Errno::INVAL,
                 "initial value above VALUE_MAX",
-            ));
+            )
+            .during(Operation::Create));
         }
         let path = CPath::semaphore(&dir, name);
         let path = path.as_c_str();

@@ -120,7 +120,7 @@ pub fn processes_using_in(
     visit: impl FnMut(&ProcessUse<'_>),
 ) -> Result<UseSummary, Error> {
     let name = name.as_ref();
-    scan(directory, name, buf, visit).map_err(|e| e.on(Operation::List, name))
+    scan(directory, name, buf, visit).map_err(|e| e.on(Operation::Inspect, name))
 }
 
 fn scan(

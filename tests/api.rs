@@ -518,3 +518,76 @@ fn owned_permits_move_into_threads_and_release_on_drop() {
     drop(held);
     assert_eq!(sem.value(), 1, "the forgotten token stays taken");
 }
+
+#[test]
+fn relative_directories_are_refused() {
+    let name = TestName::new("reldir");
+    for dir in [".", "dev/shm", "./x", "../shm"] {
+        let err = NamedSemaphore::options()
+            .directory(dir)
+            .existence(Existence::CreateNew)
+            .open(&name)
+            .unwrap_err();
+        assert_eq!(
+            (err.kind(), err.raw_os_error()),
+            (ErrorKind::InvalidArgument, libc::EINVAL),
+            "{dir:?}: {err}"
+        );
+        let err = named_semaphores::unlink_in(dir, &name).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{dir:?}: {err}");
+    }
+    assert!(!name.exists());
+}
+
+#[test]
+fn error_kinds_keep_their_errno_everywhere() {
+    use named_semaphores::Operation;
+    let name = TestName::new("errno-kinds");
+    // A regular file as the directory: InvalidArgument/EINVAL for open and
+    // unlink alike.
+    let _file = NamedSemaphore::create(&name, 0).unwrap();
+    let file_dir = name.path().display().to_string();
+    let open = NamedSemaphore::options()
+        .directory(&file_dir)
+        .open("x")
+        .unwrap_err();
+    let unlink = named_semaphores::unlink_in(&file_dir, "x").unwrap_err();
+    for err in [open, unlink] {
+        assert_eq!(
+            (err.kind(), err.raw_os_error()),
+            (ErrorKind::InvalidArgument, libc::EINVAL),
+            "{err}"
+        );
+    }
+    // A directory path that is too long: EINVAL too.
+    let long = format!("/{}", "d".repeat(named_semaphores::DIRECTORY_MAX));
+    let err = named_semaphores::unlink_in(&long, "x").unwrap_err();
+    assert_eq!(
+        (err.kind(), err.raw_os_error()),
+        (ErrorKind::InvalidArgument, libc::EINVAL)
+    );
+    // inspect names the semaphore canonically and says "inspect".
+    let err = named_semaphores::inspect("surely-not-here-either").unwrap_err();
+    assert_eq!(err.operation(), Some(Operation::Inspect));
+    assert_eq!(err.name(), Some("/surely-not-here-either"));
+    // open_or_create with a value it cannot create with: a create error.
+    let err = NamedSemaphore::open_or_create("surely-not-here-either", VALUE_MAX + 1).unwrap_err();
+    assert_eq!(err.operation(), Some(Operation::Create));
+    // A missing directory says so, whatever the operation.
+    let err = NamedSemaphore::options()
+        .directory("/dev/shm/surely-no-such-directory")
+        .existence(Existence::CreateNew)
+        .open("x")
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert!(err.to_string().contains("no such directory"), "{err}");
+    assert!(
+        !err.to_string().contains("semaphore does not exist"),
+        "{err}"
+    );
+    // Not an errno at all.
+    assert_eq!(
+        named_semaphores::Error::from_raw_os_error(65537).kind(),
+        ErrorKind::InvalidArgument
+    );
+}
