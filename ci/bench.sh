@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Performance area (issue 5), CI size: a QUICK smoke run that proves every
+# Performance, CI size: a QUICK smoke run that proves every
 # benchmark case runs (crate and glibc side by side; tiny iteration counts,
 # so the figures it prints mean nothing), the no-allocation test, a build
 # with the spin left out (the switch the measurements use), and the static
 # size comparison. The full measurement is `cargo bench --bench vs_glibc`
-# (see the README's Performance section); it is not run here.
+# (see docs/performance.md); it is not run here.
 #
 #   ci/bench.sh          about 3 minutes on 2 cores, builds included
 #

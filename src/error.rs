@@ -141,7 +141,7 @@ impl fmt::Display for Operation {
 ///
 /// # Using `?` in functions returning `std::io::Result`
 ///
-/// With the `std` feature, `Error` converts into [`std::io::Error`], so `?`
+/// With the `std` feature, `Error` converts into `std::io::Error`, so `?`
 /// works there. Without it (`no_std` builds) there is no `std::io::Error` to
 /// convert into: match on [`Error::kind`], or turn on `std` in `Cargo.toml`
 /// (`named-semaphores = { version = "0.1", features = ["std"] }`).

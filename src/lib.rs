@@ -53,10 +53,17 @@
 //!
 //! # Features
 //!
-//! The crate is `#![no_std]` and allocates nothing. Optional features:
-//! - `alloc`: reserved for conveniences that allocate (none of the core
-//!   paths ever will).
-//! - `std` (implies `alloc`): `From<Error> for std::io::Error`.
+//! The crate is `#![no_std]`, and its core never allocates. Optional
+//! features add conveniences:
+//! - `alloc`: `list_all`, `list_all_in`, `OwnedEntry`,
+//!   `Entry::into_owned`, and `OwnedPermit` through
+//!   `NamedSemaphore::acquire_owned` (a permit that can move into a spawned
+//!   thread).
+//! - `std` (implies `alloc`): `From<Error> for std::io::Error`, so `?`
+//!   works in functions returning `std::io::Result`.
+//!
+//! The `nsem` command-line tool and the C library (`libnamedsem`, glibc's
+//! `sem_*` for C programs) are separate packages in the same repository.
 //!
 //! # Limits shared by every named semaphore
 //!
