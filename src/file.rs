@@ -1,5 +1,6 @@
-//! The file lifecycle: open and validate an existing semaphore file, create
-//! and publish a new one atomically, map it, unlink it.
+//! The file lifecycle: open and validate an existing semaphore file, map
+//! it, unlink it; creating and publishing a new one atomically is in
+//! [`create`], and the drop's "unlink only if it is ours" in [`unlink_own`].
 //!
 //! Mirrors glibc's `sem_open.c` and `sem_unlink.c`, with the checks glibc
 //! leaves out: the file must be a regular file of exactly
@@ -12,7 +13,7 @@
 use core::ffi::CStr;
 use core::ptr::{self, NonNull};
 
-use rustix::fd::{AsFd, OwnedFd};
+use rustix::fd::OwnedFd;
 use rustix::fs::{self, FileType, Mode, OFlags};
 use rustix::io::{self as rio, Errno};
 use rustix::mm::{self, MapFlags, ProtFlags};
@@ -21,8 +22,14 @@ use crate::name::{CPath, Directory};
 use crate::raw::{RawSemaphore, FUTEX_SHARED};
 use crate::{Error, ErrorKind, FileId};
 
+mod create;
+mod unlink_own;
+
+pub(crate) use create::{create, Publish};
+pub(crate) use unlink_own::unlink_if_ours;
+
 /// How many temporary names to try before giving up, as glibc does.
-const TEMP_ATTEMPTS: usize = 50;
+pub(super) const TEMP_ATTEMPTS: usize = 50;
 
 /// `statfs` magic numbers of the memory file systems a semaphore may live on.
 const TMPFS_MAGIC: u64 = 0x0102_1994;
@@ -93,7 +100,7 @@ fn invalid_object(detail: &'static str) -> Error {
 }
 
 /// Checks the descriptor is a semaphore file and maps it.
-fn map(fd: &OwnedFd, check_header: bool) -> Result<Mapping, Error> {
+pub(super) fn map(fd: &OwnedFd, check_header: bool) -> Result<Mapping, Error> {
     let st = fs::fstat(fd).map_err(Error::from_errno)?;
     if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
         return Err(invalid_object("not a regular file"));
@@ -140,357 +147,9 @@ pub(crate) fn open(path: &CStr) -> Result<Mapping, Error> {
     map(&fd, true)
 }
 
-/// How a new file takes its name.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Publish {
-    /// `link`: fails with `EEXIST` if the name exists; never overwrites.
-    Link,
-    /// `rename`: atomically replaces whatever is at the name, so there is
-    /// never a moment when the name is missing or names a partial file.
-    Replace,
-}
-
-/// Creates a semaphore file holding `value` and publishes it at `path`.
-///
-/// The complete image is written to a file that is not yet under the
-/// semaphore's name, mapped, and only then given that name, so no process can
-/// ever open a partially written semaphore.
-///
-/// For [`Publish::Link`] on Linux 6.10 or later the file is made with
-/// `O_TMPFILE` and named with `linkat(fd, "", ..., AT_EMPTY_PATH)`, which
-/// 6.10 allows without `CAP_DAC_READ_SEARCH`: one system call fewer than a
-/// named temporary file (no temporary name to remove). Older kernels use
-/// glibc's way, a temporary `sem.XXXXXX` file `link`ed to the name and then
-/// removed, even where `O_TMPFILE` would work: before 6.0 an `O_TMPFILE` file
-/// on a tmpfs without POSIX ACLs ignored the umask, which would give a
-/// semaphore wider permissions than glibc's.
-pub(crate) fn create(
-    dir: &Directory,
-    path: &CStr,
-    value: u32,
-    mode: Mode,
-    publish: Publish,
-) -> Result<Mapping, Error> {
-    let image = RawSemaphore::new(value)?;
-    if publish == Publish::Link && unnamed::usable() {
-        match create_unnamed(dir, path, &image, mode) {
-            Unnamed::Done(result) => return result,
-            Unnamed::NotHere => {}
-            Unnamed::Never => unnamed::disable(),
-        }
-    }
-    create_named(dir, path, &image, mode, publish)
-}
-
-/// Whether the process creates semaphores with `O_TMPFILE`: decided from the
-/// kernel's version on first use, and turned off for good if the kernel or
-/// the file system turns out unable to. (That is a per-process decision for
-/// what is a per-file-system property: a process that once creates in a
-/// directory without `O_TMPFILE` goes the slower way everywhere after.)
-mod unnamed {
-    use core::sync::atomic::{AtomicU8, Ordering::Relaxed};
-
-    const UNKNOWN: u8 = 0;
-    const YES: u8 = 1;
-    const NO: u8 = 2;
-    static STATE: AtomicU8 = AtomicU8::new(UNKNOWN);
-
-    pub(super) fn usable() -> bool {
-        match STATE.load(Relaxed) {
-            YES => true,
-            NO => false,
-            _ => {
-                let uname = rustix::system::uname();
-                let yes = super::kernel_version(uname.release().to_bytes()) >= Some((6, 10));
-                STATE.store(if yes { YES } else { NO }, Relaxed);
-                yes
-            }
-        }
-    }
-
-    pub(super) fn disable() {
-        STATE.store(NO, Relaxed);
-    }
-}
-
-/// `(major, minor)` from a kernel release string such as `6.10.2-arch1`.
-fn kernel_version(release: &[u8]) -> Option<(u32, u32)> {
-    fn number(s: &[u8]) -> Option<(u32, &[u8])> {
-        let digits = s.iter().take_while(|b| b.is_ascii_digit()).count();
-        let mut n: u32 = 0;
-        for &b in &s[..digits] {
-            n = n.checked_mul(10)?.checked_add(u32::from(b - b'0'))?;
-        }
-        (digits > 0).then_some((n, &s[digits..]))
-    }
-    let (major, rest) = number(release)?;
-    let (minor, _) = number(rest.strip_prefix(b".")?)?;
-    Some((major, minor))
-}
-
-/// What [`create_unnamed`] did.
-enum Unnamed {
-    /// Created and published the semaphore, or failed for a reason the named
-    /// way would fail for too.
-    Done(Result<Mapping, Error>),
-    /// Refused for this call (a sandbox or security module may refuse
-    /// `O_TMPFILE` and still allow plain files): try the named way, which
-    /// reports the real error if there is one.
-    NotHere,
-    /// This kernel or file system cannot do it: use the named way from now on.
-    Never,
-}
-
-/// The `O_TMPFILE` way of [`create`] with [`Publish::Link`].
-fn create_unnamed(dir: &Directory, path: &CStr, image: &RawSemaphore, mode: Mode) -> Unnamed {
-    let flags = OFlags::RDWR | OFlags::TMPFILE | OFlags::CLOEXEC;
-    let fd = match fs::open(CPath::directory(dir).as_c_str(), flags, mode) {
-        Ok(fd) => fd,
-        // No O_TMPFILE: EOPNOTSUPP from the file system; EISDIR or EINVAL
-        // from a kernel that does not know the flag.
-        Err(Errno::OPNOTSUPP | Errno::ISDIR | Errno::INVAL) => return Unnamed::Never,
-        Err(Errno::PERM | Errno::ACCESS | Errno::NOSYS) => return Unnamed::NotHere,
-        Err(e) => return Unnamed::Done(Err(Error::from_errno(e))),
-    };
-    let mapping = match write_image(&fd, image).and_then(|()| map(&fd, false)) {
-        Ok(mapping) => mapping,
-        Err(e) => return Unnamed::Done(Err(e)),
-    };
-    match fs::linkat(&fd, c"", fs::CWD, path, fs::AtFlags::EMPTY_PATH) {
-        Ok(()) => Unnamed::Done(Ok(mapping)),
-        // ENOENT: the kernel wants CAP_DAC_READ_SEARCH for AT_EMPTY_PATH
-        // after all (a backport, or a vendor kernel); EPERM, EACCES: refused
-        // by a security module. The named way may still work, and if not it
-        // reports the error itself.
-        Err(Errno::NOENT | Errno::PERM | Errno::ACCESS) => Unnamed::Never,
-        Err(e) => Unnamed::Done(Err(Error::from_errno(e))),
-    }
-}
-
-/// glibc's way of [`create`]: a named temporary file, then `link` (or
-/// `rename`), then the temporary name is removed.
-fn create_named(
-    dir: &Directory,
-    path: &CStr,
-    image: &RawSemaphore,
-    mode: Mode,
-    publish: Publish,
-) -> Result<Mapping, Error> {
-    let (tmp, fd) = create_temporary(dir, mode)?;
-    let result = write_image(&fd, image).and_then(|()| map(&fd, false));
-    drop(fd);
-    let published = result.and_then(|mapping| {
-        match publish {
-            Publish::Link => fs::link(tmp.as_c_str(), path).map_err(Error::from_errno)?,
-            Publish::Replace => fs::rename(tmp.as_c_str(), path).map_err(Error::from_errno)?,
-        }
-        Ok(mapping)
-    });
-    if !(publish == Publish::Replace && published.is_ok()) {
-        let _ = fs::unlink(tmp.as_c_str());
-    }
-    published
-}
-
-/// Opens a new, empty `DIR/sem.XXXXXX` exclusively.
-fn create_temporary(dir: &Directory, mode: Mode) -> Result<(CPath, OwnedFd), Error> {
-    let flags = OFlags::RDWR | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    for attempt in 0..TEMP_ATTEMPTS {
-        let tmp = CPath::temporary(dir, &temp_suffix(attempt));
-        match fs::open(tmp.as_c_str(), flags, mode) {
-            Ok(fd) => return Ok((tmp, fd)),
-            Err(Errno::EXIST) => continue,
-            Err(e) => return Err(Error::from_errno(e)),
-        }
-    }
-    Err(Error::new(
-        ErrorKind::Os,
-        Errno::AGAIN,
-        "no free temporary name",
-    ))
-}
-
-/// Six random characters from `[A-Za-z0-9]`.
-///
-/// A process-wide splitmix64 sequence, seeded once from `getrandom` and mixed
-/// with the clock on every call, so a creation costs no `getrandom` call and
-/// processes forked from one parent still draw different names. The names
-/// need only be unlikely to collide: `O_EXCL` makes a collision harmless.
-fn temp_suffix(attempt: usize) -> [u8; 6] {
-    use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
-    const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    const GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
-    static STATE: AtomicU64 = AtomicU64::new(0);
-
-    let mut state = STATE.load(Relaxed);
-    if state == 0 {
-        let mut seed = [0u8; 8];
-        // No entropy yet (early boot) or no getrandom: the clock alone still
-        // makes collisions rare.
-        let _ = rustix::rand::getrandom(&mut seed, rustix::rand::GetRandomFlags::NONBLOCK);
-        state = u64::from_ne_bytes(seed) | 1;
-        STATE.store(state, Relaxed);
-    }
-    let t = crate::futex::now();
-    let clock = (t.tv_sec as u64).wrapping_mul(1_000_000_007) ^ (t.tv_nsec as u64);
-    let mut z = STATE.fetch_add(GAMMA, Relaxed) ^ clock ^ (attempt as u64) << 48;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    let mut n = z ^ (z >> 31);
-    let mut out = [0u8; 6];
-    for b in &mut out {
-        *b = ALPHABET[(n % 62) as usize];
-        n /= 62;
-    }
-    out
-}
-
-fn write_image(fd: impl AsFd, image: &RawSemaphore) -> Result<(), Error> {
-    let bytes = image.to_bytes();
-    let mut rest = &bytes[..];
-    while !rest.is_empty() {
-        match rio::write(&fd, rest) {
-            Ok(0) => return Err(Error::from_errno(Errno::NOSPC)),
-            Ok(n) => rest = &rest[n..],
-            Err(Errno::INTR) => {}
-            Err(e) => return Err(Error::from_errno(e)),
-        }
-    }
-    Ok(())
-}
-
 /// Removes the name, as `sem_unlink` does (`EPERM` is reported as `EACCES`).
 pub(crate) fn unlink(path: &CStr) -> Result<(), Error> {
     fs::unlink(path).map_err(Error::from_errno)
-}
-
-/// Removes the name `path` if, and only if, it refers to the file `id`: what
-/// a handle's drop does. Never fails: a name that is gone, or is not ours, or
-/// that we may not remove, is left as it is.
-///
-/// Linux has no "unlink if this inode" call, and `lstat` then `unlink` would
-/// remove a semaphore that another process published at the name in between
-/// (`Existence::UnlinkAndCreate`'s `rename`, glibc's `sem_unlink` followed by
-/// `sem_open(O_CREAT | O_EXCL)`). Instead:
-///
-/// 1. `lstat` the name; if it is not ours, stop (the cheap, common check).
-///    If it is missing, look again after yielding the processor twice: a
-///    dropper that lost the race of steps 1-2 may have our file aside for a
-///    moment (see below), and will put it back.
-/// 2. Move whatever is at the name aside, atomically, to a fresh temporary
-///    name `sem.XXXXXX` in the same directory (`renameat2(...,
-///    RENAME_NOREPLACE)`; where that call is missing or refused, a plain
-///    `rename` to a temporary name checked free first).
-/// 3. If the file moved aside is ours, unlink it there: done.
-/// 4. Otherwise a newcomer replaced ours between 1 and 2: put its file back
-///    without replacing anything (`RENAME_NOREPLACE`, or `link`). If the
-///    name was taken again meanwhile (`EEXIST`), the file moved aside is
-///    unlinked: the outcome is that of the latest creator having replaced
-///    it, which it could have done anyway. If putting back fails for any
-///    other reason, it is tried again, and in the end the file is left
-///    under its temporary name rather than destroyed.
-///
-/// Every outcome is that of some serial order of the processes' own
-/// operations, except inside one window: between steps 2 and 4, and only
-/// after losing the race of steps 1-2, the newcomer's semaphore is absent
-/// from the name. That lasts two system calls (microseconds) unless the
-/// dropping thread is preempted, stopped or killed there. Inside it, an
-/// `open` of the name fails with `NotFound`; a `create` succeeds with a new
-/// semaphore, after which step 4 leaves the newcomer's semaphore without a
-/// name, as a replacement would; an `unlink` (this crate's, after the retry
-/// of step 1, or glibc's `sem_unlink`) finds nothing and is undone by step
-/// 4. A process killed inside the window, or between steps 2 and 3, leaves
-/// a file under a `sem.XXXXXX` name, as a glibc process killed while
-/// creating leaves its temporary file (listings mark such names as
-/// temporary).
-pub(crate) fn unlink_if_ours(dir: &Directory, path: &CStr, id: FileId) {
-    for retry in 0..=MISSING_RETRIES {
-        match fs::lstat(path) {
-            Ok(st) if FileId::of(&st) == id => return unlink_moved_if_ours(dir, path, id),
-            Err(Errno::NOENT) if retry < MISSING_RETRIES => rustix::thread::sched_yield(),
-            _ => return,
-        }
-    }
-}
-
-/// How often [`unlink_if_ours`] looks again for a name it finds missing.
-const MISSING_RETRIES: u32 = 2;
-
-/// How often step 4 of [`unlink_if_ours`] tries to put a file back.
-const PUT_BACK_ATTEMPTS: u32 = 3;
-
-/// Steps 2 to 4 of [`unlink_if_ours`].
-fn unlink_moved_if_ours(dir: &Directory, path: &CStr, id: FileId) {
-    let Some(aside) = move_aside(dir, path) else {
-        return;
-    };
-    let aside = aside.as_c_str();
-    if is_at(aside, id) {
-        let _ = fs::unlink(aside);
-        return;
-    }
-    for _ in 0..PUT_BACK_ATTEMPTS {
-        match put_back(aside, path) {
-            Ok(()) => return,
-            // Taken again meanwhile: as if the newcomer had replaced it.
-            Err(Errno::EXIST) => {
-                let _ = fs::unlink(aside);
-                return;
-            }
-            // Anything else (ENOMEM, an interrupted call) may pass: try
-            // again, and in the end leave the file aside, not destroyed.
-            Err(_) => {}
-        }
-    }
-}
-
-/// Whether `path` names the file `id` (without following a symbolic link).
-fn is_at(path: &CStr, id: FileId) -> bool {
-    fs::lstat(path).is_ok_and(|st| FileId::of(&st) == id)
-}
-
-/// Step 2 of [`unlink_if_ours`]: renames `path` to a new temporary name.
-/// `None` if the name is gone or cannot be renamed.
-fn move_aside(dir: &Directory, path: &CStr) -> Option<CPath> {
-    for attempt in 0..TEMP_ATTEMPTS {
-        let aside = CPath::temporary(dir, &temp_suffix(attempt));
-        let moved = match rename_noreplace(path, aside.as_c_str()) {
-            // No RENAME_NOREPLACE (Linux < 3.15, a file system without it),
-            // or renameat2 refused (a system-call filter says EPERM or
-            // ENOSYS): a plain rename to a fresh random name, checked free
-            // first. (A sticky directory refusing us says EPERM to both.)
-            Err(Errno::INVAL | Errno::NOSYS | Errno::PERM) => match fs::lstat(aside.as_c_str()) {
-                Err(Errno::NOENT) => fs::rename(path, aside.as_c_str()),
-                _ => Err(Errno::EXIST),
-            },
-            other => other,
-        };
-        match moved {
-            Ok(()) => return Some(aside),
-            Err(Errno::EXIST) => continue,
-            Err(_) => return None,
-        }
-    }
-    None
-}
-
-/// Step 4 of [`unlink_if_ours`]: renames `aside` back to `path` unless the
-/// name was taken meanwhile (`EEXIST`).
-fn put_back(aside: &CStr, path: &CStr) -> Result<(), Errno> {
-    match rename_noreplace(aside, path) {
-        // No RENAME_NOREPLACE, or refused: `link` never replaces a name
-        // either; then the temporary name goes.
-        Err(Errno::INVAL | Errno::NOSYS | Errno::PERM) => {
-            fs::link(aside, path)?;
-            let _ = fs::unlink(aside);
-            Ok(())
-        }
-        other => other,
-    }
-}
-
-fn rename_noreplace(from: &CStr, to: &CStr) -> Result<(), Errno> {
-    fs::renameat_with(fs::CWD, from, fs::CWD, to, fs::RenameFlags::NOREPLACE)
 }
 
 /// Checks that a directory other than the default exists and is a memory
@@ -525,140 +184,37 @@ pub(crate) fn check_directory(dir: &Directory) -> Result<(), Error> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::name::Name;
-    use crate::test_dir::TestDir;
+/// Six random characters from `[A-Za-z0-9]`.
+///
+/// A process-wide splitmix64 sequence, seeded once from `getrandom` and mixed
+/// with the clock on every call, so a creation costs no `getrandom` call and
+/// processes forked from one parent still draw different names. The names
+/// need only be unlikely to collide: `O_EXCL` makes a collision harmless.
+pub(super) fn temp_suffix(attempt: usize) -> [u8; 6] {
+    use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+    const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    const GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
+    static STATE: AtomicU64 = AtomicU64::new(0);
 
-    /// Creates `name` in `dir` one way, and checks what it left behind.
-    fn check_creation(
-        tag: &str,
-        make: impl Fn(&Directory, &CStr, &RawSemaphore) -> Result<Mapping, Error>,
-    ) {
-        let dir = TestDir::new(tag);
-        let directory = Directory::parse(&dir.0).unwrap();
-        let path = CPath::semaphore(&directory, &Name::parse(b"x").unwrap());
-        let image = RawSemaphore::new(7).unwrap();
-
-        let mapping = make(&directory, path.as_c_str(), &image).unwrap();
-        assert_eq!(mapping.sem().value(), 7);
-        assert_eq!(dir.files(), ["sem.x"], "only the semaphore, no temporary");
-        let on_disk = std::fs::read(std::format!("{}/sem.x", dir.0)).unwrap();
-        assert_eq!(on_disk, image.to_bytes());
-        let st = fs::stat(path.as_c_str()).unwrap();
-        assert_eq!(mapping.id(), FileId::of(&st));
-        assert_eq!(
-            st.st_mode & 0o777 & !0o600,
-            0,
-            "no more than the mode asked"
-        );
-        // The mapping is the file: a token taken through it shows on disk.
-        assert!(mapping.sem().try_acquire().unwrap());
-        let on_disk = std::fs::read(std::format!("{}/sem.x", dir.0)).unwrap();
-        assert_eq!(on_disk, RawSemaphore::new(6).unwrap().to_bytes());
-
-        // A second creation at the name fails and leaves nothing behind.
-        let again = make(&directory, path.as_c_str(), &image).map(|_| ());
-        assert_eq!(again.unwrap_err().kind(), ErrorKind::AlreadyExists);
-        assert_eq!(dir.files(), ["sem.x"]);
-        assert_eq!(mapping.sem().value(), 6, "the first file is untouched");
+    let mut state = STATE.load(Relaxed);
+    if state == 0 {
+        let mut seed = [0u8; 8];
+        // No entropy yet (early boot) or no getrandom: the clock alone still
+        // makes collisions rare.
+        let _ = rustix::rand::getrandom(&mut seed, rustix::rand::GetRandomFlags::NONBLOCK);
+        state = u64::from_ne_bytes(seed) | 1;
+        STATE.store(state, Relaxed);
     }
-
-    #[test]
-    fn unnamed_creation_publishes_a_complete_file() {
-        if !unnamed::usable() {
-            // Only `create_named` runs on this kernel; its test covers it.
-            std::eprintln!("kernel older than 6.10: O_TMPFILE creation is not used here");
-            assert!(kernel_version(rustix::system::uname().release().to_bytes()) < Some((6, 10)));
-            return;
-        }
-        check_creation("unnamed", |dir, path, image| {
-            match create_unnamed(dir, path, image, Mode::from_raw_mode(0o600)) {
-                Unnamed::Done(result) => result,
-                _ => panic!("O_TMPFILE and AT_EMPTY_PATH refused on tmpfs on Linux >= 6.10"),
-            }
-        });
+    let t = crate::futex::now();
+    let clock = (t.tv_sec as u64).wrapping_mul(1_000_000_007) ^ (t.tv_nsec as u64);
+    let mut z = STATE.fetch_add(GAMMA, Relaxed) ^ clock ^ (attempt as u64) << 48;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    let mut n = z ^ (z >> 31);
+    let mut out = [0u8; 6];
+    for b in &mut out {
+        *b = ALPHABET[(n % 62) as usize];
+        n /= 62;
     }
-
-    #[test]
-    fn kernel_versions() {
-        assert_eq!(kernel_version(b"6.18.44-fc-v782"), Some((6, 18)));
-        assert_eq!(kernel_version(b"6.10"), Some((6, 10)));
-        assert_eq!(kernel_version(b"5.4.0-150-generic"), Some((5, 4)));
-        assert_eq!(kernel_version(b"4.19.325-cip-rt"), Some((4, 19)));
-        for bad in [&b""[..], b"6", b"6.", b"x.1", b".5", b"99999999999.1"] {
-            assert_eq!(kernel_version(bad), None, "{bad:?}");
-        }
-        assert!(kernel_version(b"6.9.12") < Some((6, 10)));
-        assert!(kernel_version(b"7.0.1") >= Some((6, 10)));
-        assert!(None < Some((6, 10)), "an unknown version counts as old");
-    }
-
-    #[test]
-    fn named_creation_publishes_a_complete_file() {
-        check_creation("named", |dir, path, image| {
-            create_named(dir, path, image, Mode::from_raw_mode(0o600), Publish::Link)
-        });
-    }
-
-    #[test]
-    fn replacing_creation_leaves_no_temporary() {
-        let dir = TestDir::new("replace");
-        let directory = Directory::parse(&dir.0).unwrap();
-        let path = CPath::semaphore(&directory, &Name::parse(b"r").unwrap());
-        let mode = Mode::from_raw_mode(0o600);
-        let first = create(&directory, path.as_c_str(), 1, mode, Publish::Link).unwrap();
-        let second = create(&directory, path.as_c_str(), 2, mode, Publish::Replace).unwrap();
-        assert_eq!(dir.files(), ["sem.r"]);
-        assert_ne!(first.id(), second.id());
-        assert!(is_at(path.as_c_str(), second.id()) && !is_at(path.as_c_str(), first.id()));
-        assert_eq!((first.sem().value(), second.sem().value()), (1, 2));
-    }
-
-    #[test]
-    fn a_drop_removes_only_its_own_file() {
-        let dir = TestDir::new("own");
-        let directory = Directory::parse(&dir.0).unwrap();
-        let path = CPath::semaphore(&directory, &Name::parse(b"o").unwrap());
-        let path = path.as_c_str();
-        let mode = Mode::from_raw_mode(0o600);
-        let old = create(&directory, path, 1, mode, Publish::Link).unwrap();
-        let new = create(&directory, path, 2, mode, Publish::Replace).unwrap();
-
-        // The cheap check: the name is not the old file's.
-        unlink_if_ours(&directory, path, old.id());
-        assert!(is_at(path, new.id()));
-        // Lost the race between the check and the move: put back, nothing left.
-        unlink_moved_if_ours(&directory, path, old.id());
-        assert!(is_at(path, new.id()), "the newcomer keeps its name");
-        assert_eq!(dir.files(), ["sem.o"]);
-        // Its own file goes, with no temporary left.
-        unlink_if_ours(&directory, path, new.id());
-        assert!(dir.files().is_empty(), "{:?}", dir.files());
-        // A name that is gone is left gone.
-        unlink_moved_if_ours(&directory, path, new.id());
-        assert!(dir.files().is_empty(), "{:?}", dir.files());
-    }
-
-    #[test]
-    fn put_back_never_replaces_a_name() {
-        let dir = TestDir::new("back");
-        let directory = Directory::parse(&dir.0).unwrap();
-        let mode = Mode::from_raw_mode(0o600);
-        let path = CPath::semaphore(&directory, &Name::parse(b"p").unwrap());
-        let aside = CPath::semaphore(&directory, &Name::parse(b"aside").unwrap());
-        let taken = create(&directory, path.as_c_str(), 1, mode, Publish::Link).unwrap();
-        let moved = create(&directory, aside.as_c_str(), 2, mode, Publish::Link).unwrap();
-        assert_eq!(
-            put_back(aside.as_c_str(), path.as_c_str()),
-            Err(Errno::EXIST)
-        );
-        assert!(is_at(path.as_c_str(), taken.id()));
-        assert!(is_at(aside.as_c_str(), moved.id()));
-        unlink(path.as_c_str()).unwrap();
-        assert_eq!(put_back(aside.as_c_str(), path.as_c_str()), Ok(()));
-        assert!(is_at(path.as_c_str(), moved.id()));
-        assert_eq!(dir.files(), ["sem.p"]);
-    }
+    out
 }

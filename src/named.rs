@@ -9,6 +9,9 @@ use crate::name::{CPath, Directory, Name};
 use crate::{Error, Existence, FileId, OpenOptions, Operation, RawSemaphore};
 
 mod tokens;
+mod unlink;
+
+pub use unlink::{unlink, unlink_in};
 
 /// A POSIX named semaphore, shared with every process that opens the same
 /// name, glibc's `sem_open` users included.
@@ -397,45 +400,4 @@ impl fmt::Debug for NamedSemaphore {
             .field("unlink_on_drop", &self.unlinks_on_drop())
             .finish()
     }
-}
-
-/// Removes the semaphore `name` from `/dev/shm` (`sem_unlink`).
-///
-/// Processes that have it open keep using it; the name is free for a new one.
-///
-/// # Errors
-///
-/// [`ErrorKind::InvalidName`](crate::ErrorKind::InvalidName) for an invalid name, [`ErrorKind::NotFound`](crate::ErrorKind::NotFound)
-/// if there is no such semaphore, [`ErrorKind::PermissionDenied`](crate::ErrorKind::PermissionDenied) if the
-/// directory forbids it.
-///
-/// ```
-/// use named_semaphores::{unlink, ErrorKind, NamedSemaphore};
-/// # let name = format!("doc-unlink-{}", std::process::id());
-///
-/// let sem = NamedSemaphore::create(&name, 0)?;
-/// unlink(&name)?;
-/// assert_eq!(NamedSemaphore::open(&name).unwrap_err().kind(), ErrorKind::NotFound);
-/// sem.release()?; // the handle still works
-/// # Ok::<(), named_semaphores::Error>(())
-/// ```
-pub fn unlink(name: impl AsRef<[u8]>) -> Result<(), Error> {
-    unlink_in(crate::DEFAULT_DIRECTORY, name)
-}
-
-/// [`unlink`] in another directory (see [`OpenOptions::directory`]).
-///
-/// # Errors
-///
-/// As for [`unlink`], and [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for an unusable
-/// directory path.
-pub fn unlink_in(directory: &str, name: impl AsRef<[u8]>) -> Result<(), Error> {
-    unlink_bytes(directory, name.as_ref())
-}
-
-fn unlink_bytes(directory: &str, name: &[u8]) -> Result<(), Error> {
-    let fail = |e: Error, name: &[u8]| e.on(Operation::Unlink, name);
-    let parsed = Name::parse(name).map_err(|e| fail(e, name))?;
-    let dir = Directory::parse(directory).map_err(|e| fail(e, parsed.as_bytes()))?;
-    file::unlink(CPath::semaphore(&dir, &parsed).as_c_str()).map_err(|e| fail(e, parsed.as_bytes()))
 }

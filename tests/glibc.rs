@@ -159,13 +159,21 @@ fn non_utf8_names_made_by_glibc_can_be_reached() {
     }
     let _cleanup = Remove(path.clone());
 
-    let all = named_semaphores::list_all().unwrap();
-    let entry = all.iter().find(|e| e.name == bytes[1..]).expect("listed");
-    let sem = NamedSemaphore::open(&entry.name).unwrap();
+    let mut buf = vec![std::mem::MaybeUninit::uninit(); named_semaphores::LIST_BUFFER_LEN];
+    let mut listing = named_semaphores::list(&mut buf).unwrap();
+    let mut listed = None;
+    while let Some(entry) = listing.next() {
+        let entry = entry.unwrap();
+        if entry.name == &bytes[1..] {
+            listed = Some(entry.name.to_vec());
+        }
+    }
+    let listed = listed.expect("listed");
+    let sem = NamedSemaphore::open(&listed).unwrap();
     assert_eq!(sem.value(), 3);
     assert_eq!(sem.name_bytes(), &bytes[..]);
     assert!(format!("{sem:?}").contains(r"\xff\xfe"), "{sem:?}");
-    named_semaphores::unlink(&entry.name).unwrap();
+    named_semaphores::unlink(&listed).unwrap();
     assert!(!path.exists());
     let err = NamedSemaphore::open(&bytes).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
