@@ -40,9 +40,11 @@ pub enum ErrorKind {
     Overflow,
     /// The file at the semaphore's path is not a valid semaphore for this
     /// target. errno as glibc reports each cause: `ELOOP` for a symbolic
-    /// link, `EISDIR` for a directory, `ENXIO` for a socket or device, and
-    /// `EINVAL` for any other file type, the wrong size, or a header that
-    /// glibc would not have written.
+    /// link, `EISDIR` for a directory, `ENXIO` for a socket, `ENODEV` for a
+    /// FIFO or a device file; and `EINVAL` for a regular file of the wrong
+    /// size or with a header that glibc would not have written (which glibc
+    /// maps anyway: the crate refuses them before their first use could raise
+    /// `SIGBUS`, or meet a futex word it does not share).
     InvalidObject,
     /// Any other operating-system error (out of memory, no space left in the
     /// tmpfs, an interrupted wait); see [`Error::raw_os_error`].

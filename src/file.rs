@@ -103,7 +103,13 @@ fn invalid_object(detail: &'static str) -> Error {
 pub(super) fn map(fd: &OwnedFd, check_header: bool) -> Result<Mapping, Error> {
     let st = fs::fstat(fd).map_err(Error::from_errno)?;
     if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
-        return Err(invalid_object("not a regular file"));
+        // glibc maps whatever it opened, and mmap refuses a FIFO or a
+        // device with ENODEV: the same errno for the same cause.
+        return Err(Error::new(
+            ErrorKind::InvalidObject,
+            Errno::NODEV,
+            "not a regular file",
+        ));
     }
     if st.st_size != RawSemaphore::SIZE as i64 {
         return Err(invalid_object("file size is not sizeof(sem_t)"));

@@ -182,7 +182,9 @@ impl NamedSemaphore {
     /// A second handle to the same semaphore, as if this process had opened
     /// it again, but made from this handle's mapping (`mremap`), not by
     /// name: it is the same semaphore even if the name has since been
-    /// unlinked or given to another one. The new handle does not own the
+    /// unlinked or given to another one. (Where the kernel, or an emulator
+    /// such as qemu-user, refuses that `mremap`, the file is opened again by
+    /// name, and the clone fails unless it is still this semaphore's.) The new handle does not own the
     /// name ([`unlinks_on_drop`](Self::unlinks_on_drop) is `false`, and
     /// [`created`](Self::created) too).
     ///
@@ -207,6 +209,7 @@ impl NamedSemaphore {
         let map = self
             .map
             .try_clone()
+            .or_else(|e| self.reopen_same().ok_or(e))
             .map_err(|e| e.on(Operation::Open, self.name_bytes()))?;
         Ok(Self::from_parts(
             map,
@@ -215,6 +218,15 @@ impl NamedSemaphore {
             false,
             false,
         ))
+    }
+
+    /// A new mapping of this semaphore's file opened by name, if the name
+    /// still refers to it: what [`try_clone`](Self::try_clone) falls back on
+    /// where `mremap` cannot map the pages again (qemu-user refuses an old
+    /// size of 0).
+    fn reopen_same(&self) -> Option<Mapping> {
+        let map = file::open(CPath::semaphore(&self.dir, &self.name).as_c_str()).ok()?;
+        (map.id() == self.map.id()).then_some(map)
     }
 
     /// The semaphore itself, for the operations shared with unnamed ones.

@@ -72,6 +72,11 @@ pub struct UseSummary {
     pub processes_unreadable: u32,
     /// Threads of the processes found that could not be checked.
     pub threads_unreadable: u32,
+    /// Whether `/proc` hides other users' processes from this one (mounted
+    /// with `hidepid=2`, systemd's `ProtectProc=invisible`): any of them may
+    /// use the semaphore without being counted anywhere. (Processes of other
+    /// PID namespaces are never visible either.)
+    pub others_hidden: bool,
 }
 
 /// Finds the processes that have the semaphore `name` of `/dev/shm`
@@ -150,7 +155,10 @@ fn scan(
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
     let proc_fd = fs::openat(CWD, c"/proc", flags, Mode::empty()).map_err(Error::from_errno)?;
     let mut procs = RawDir::new(rio::dup(&proc_fd).map_err(Error::from_errno)?, dir_buf);
-    let mut summary = UseSummary::default();
+    let mut summary = UseSummary {
+        others_hidden: others_hidden(proc_fd.as_fd()),
+        ..UseSummary::default()
+    };
     while let Some(entry) = procs.next() {
         let entry = entry.map_err(Error::from_errno)?;
         let Some(pid) = number(entry.file_name().to_bytes()) else {
@@ -169,6 +177,16 @@ fn scan(
         }
     }
     Ok(summary)
+}
+
+/// Whether `/proc` hides processes of other users: process 1 exists in
+/// every PID namespace, so if it is missing from `/proc`, `hidepid=2` (or
+/// `invisible`) is in force for this process.
+fn others_hidden(proc_fd: BorrowedFd<'_>) -> bool {
+    matches!(
+        fs::statat(proc_fd, c"1", AtFlags::empty()),
+        Err(Errno::NOENT)
+    )
 }
 
 /// Why a process was not examined.

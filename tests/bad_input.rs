@@ -167,6 +167,9 @@ fn fifo_at_the_name_is_invalid_and_does_not_block() {
     // SAFETY: valid C string.
     assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
     refused(&name, "FIFO");
+    // The errno glibc's sem_open gives for a FIFO (its mmap fails).
+    let err = NamedSemaphore::open(&name).unwrap_err();
+    assert_eq!(err.raw_os_error(), libc::ENODEV, "{err}");
 }
 
 #[test]

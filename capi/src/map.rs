@@ -39,9 +39,11 @@ const SHARED: i32 = 128;
 /// `EINVAL` for a file that is not a semaphore; what `pread` or `mmap`
 /// report (`ENOMEM`, ...).
 pub(crate) fn map(fd: &OwnedFd, st: &Stat) -> Result<*mut sem_t, Errno> {
-    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile
-        || st.st_size != RawSemaphore::SIZE as i64
-    {
+    // A FIFO or a device: glibc's mmap of it fails with ENODEV.
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+        return Err(Errno::NODEV);
+    }
+    if st.st_size != RawSemaphore::SIZE as i64 {
         return Err(Errno::INVAL);
     }
     let mut private = [0u8; 4];

@@ -16,6 +16,10 @@ pub const COMMANDS: [&str; 7] = ["list", "info", "create", "post", "wait", "unli
 /// How long `list --watch` waits between redraws when no interval is given.
 const WATCH_DEFAULT: Duration = Duration::from_secs(2);
 
+/// The shortest `list --watch` interval; shorter ones are raised to it, as
+/// watch(1) does.
+const WATCH_MIN: Duration = Duration::from_millis(100);
+
 /// A timeout as given: the duration, and the text for messages.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Timeout {
@@ -147,6 +151,14 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli, Failure> {
                 let dir = value(&mut p, "--dir")?;
                 if dir.is_empty() || dir.starts_with('-') {
                     return Err(usage(cmd, "--dir needs a directory"));
+                }
+                // (A command name is reported below, once it is clear
+                // that no command followed.)
+                if !dir.starts_with('/') && !COMMANDS.contains(&dir.as_str()) {
+                    return Err(usage(
+                        cmd,
+                        format!("--dir needs an absolute path, not {dir:?}"),
+                    ));
                 }
                 g.dir = Some(dir);
             }
@@ -312,17 +324,27 @@ fn build(name: &'static str, mut g: Given) -> Result<Command, Failure> {
             if g.count.is_some() && watch.is_none() {
                 return Err(usage(Some(name), "--count goes with --watch"));
             }
+            if g.json && watch.is_some() {
+                return Err(usage(Some(name), "--json does not go with --watch"));
+            }
             let watch = match watch {
                 None => None,
                 Some(interval) => Some(Watch {
+                    // As watch(1): no faster than ten redraws a second.
                     interval: match interval {
-                        Some(s) => parse_seconds(&s, "--watch", name)?,
+                        Some(s) => parse_seconds(&s, "--watch", name)?.max(WATCH_MIN),
                         None => WATCH_DEFAULT,
                     },
                     count: match &g.count {
-                        Some(c) => Some(c.parse().map_err(|_| {
-                            usage(Some(name), format!("--count: {c:?} is not a whole number"))
-                        })?),
+                        Some(c) => Some(match c.parse::<u64>() {
+                            Ok(n) if n > 0 => n,
+                            _ => {
+                                return Err(usage(
+                                    Some(name),
+                                    format!("--count: {c:?} is not a whole number above 0"),
+                                ))
+                            }
+                        }),
                         None => None,
                     },
                 }),

@@ -137,7 +137,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
             for name in names {
                 if let Err(e) = named_semaphores::unlink_in(&cli.dir, name) {
                     // Report each failure; carry on with the other names.
-                    eprintln!("nsem: {}: {e}", shown(name));
+                    eprintln!("nsem: {}", error(name, e).message);
                     failed = Some(EXIT_ERROR);
                 }
             }

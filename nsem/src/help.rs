@@ -55,11 +55,12 @@ owner and status (ok, wrong-size, bad-header, not-regular-file, unreadable;
 \"temporary\" marks a creator's temporary file).
 
 Options:
-  --json             One JSON object per semaphore, in an array
-  --watch [SECONDS]  Redraw the table every SECONDS (default 2) until
-                     interrupted; a number right after --watch is taken
-                     as SECONDS
-  --count N          With --watch: stop after N draws
+  --json             One JSON object per semaphore, in an array (not
+                     with --watch)
+  --watch [SECONDS]  Redraw the table every SECONDS (default 2, at least
+                     0.1) until interrupted; a number right after --watch
+                     is taken as SECONDS
+  --count N          With --watch: stop after N draws (N >= 1)
 ";
 
 const INFO: &str = "\

@@ -160,11 +160,12 @@ fn with_users(object: &str, users: &Users, user: &mut dyn FnMut(u32) -> Option<S
         .collect();
     let s = &users.summary;
     format!(
-        "{},\"processes\":[{}],\"processes_unreadable\":{},\"threads_unreadable\":{}}}",
+        "{},\"processes\":[{}],\"processes_unreadable\":{},\"threads_unreadable\":{},\"others_hidden\":{}}}",
         object.strip_suffix('}').unwrap_or(object),
         processes.join(","),
         s.processes_unreadable,
         s.threads_unreadable,
+        s.others_hidden,
     )
 }
 

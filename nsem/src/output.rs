@@ -190,6 +190,12 @@ pub fn users_text(users: &Users) -> String {
             },
         );
     }
+    if s.others_hidden {
+        let _ = writeln!(
+            out,
+            "         other users' processes are hidden from this one (/proc hidepid): not counted above"
+        );
+    }
     if s.threads_unreadable > 0 {
         let _ = writeln!(
             out,

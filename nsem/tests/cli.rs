@@ -155,6 +155,8 @@ fn create_info_unlink() {
     ok(&["unlink", &name, &other]);
     assert!(!name.exists() && !other.exists());
     fails(&["unlink", &name], EXIT_ERROR, &name, "does not exist");
+    let (_, _, err) = nsem(&["unlink", &name]);
+    assert_eq!(err.matches(&*name).count(), 1, "the name once: {err}");
 }
 
 #[test]

@@ -106,6 +106,30 @@ fn usage_errors_are_64_with_a_hint() {
         "--value",
         "nsem info --help",
     );
+    usage_error(&["--dir", "shm", "list"], "absolute", "nsem --help");
+    usage_error(
+        &["list", "--watch", "--json"],
+        "--json does not go with --watch",
+        "nsem list --help",
+    );
+    usage_error(
+        &["list", "--watch", "1", "--count", "0"],
+        "--count",
+        "nsem list --help",
+    );
+}
+
+#[test]
+fn list_watch_redraws_at_most_ten_times_a_second() {
+    let start = std::time::Instant::now();
+    let (code, _, err) = nsem(&["list", "--watch", "0", "--count", "3"]);
+    assert_eq!(code, 0, "{err}");
+    // Three draws, two waits of at least 0.1 s between them.
+    assert!(
+        start.elapsed() >= std::time::Duration::from_millis(200),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[test]
