@@ -3,8 +3,8 @@
 //! No C runtime, no libc, no dynamic loader: the entry point is `_start`
 //! below, every system call is made by the crate (through rustix's
 //! `linux_raw` backend) or by the few lines of `exit` here, and the result is
-//! reported through the exit status. For Linux on x86_64, 32-bit ARM (ARM or
-//! Thumb-2 state), aarch64 and riscv64.
+//! reported through the exit status. For Linux on x86_64, 32-bit ARM (EABI),
+//! aarch64 and riscv64.
 //!
 //! ```text
 //! nolibc-check check NAME   create NAME, share it between two handles,
@@ -28,6 +28,7 @@ use named_semaphores::{ErrorKind, Existence, NamedSemaphore, RawSemaphore};
 // passes that address to Rust (first argument register) with the stack
 // aligned as its C ABI requires for a call, and `exit` is its `exit_group`
 // system call.
+/// `_start` and `exit` for x86_64.
 #[cfg(target_arch = "x86_64")]
 mod arch {
     core::arch::global_asm!(
@@ -52,6 +53,7 @@ mod arch {
     }
 }
 
+/// `_start` and `exit` for 32-bit ARM, EABI.
 #[cfg(target_arch = "arm")]
 mod arch {
     core::arch::global_asm!(
@@ -81,6 +83,7 @@ mod arch {
     }
 }
 
+/// `_start` and `exit` for aarch64.
 #[cfg(target_arch = "aarch64")]
 mod arch {
     core::arch::global_asm!(
@@ -106,6 +109,7 @@ mod arch {
     }
 }
 
+/// `_start` and `exit` for riscv64.
 #[cfg(target_arch = "riscv64")]
 mod arch {
     // `gp` must hold `__global_pointer$` before any code the linker may
