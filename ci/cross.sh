@@ -10,6 +10,7 @@
 #   riscv64gc-unknown-linux-gnu       under qemu-user
 #   s390x-unknown-linux-gnu           big-endian 64-bit, under qemu-user
 #   powerpc-unknown-linux-gnu         big-endian 32-bit, under qemu-user
+#   mips-unknown-linux-gnu            big-endian 32-bit, under qemu-user
 #   x86_64-unknown-linux-musl         statically linked, beside the host's glibc
 #   armv7-unknown-linux-musleabihf    statically linked, under qemu-user
 #   aarch64-unknown-linux-musl        statically linked, under qemu-user
@@ -43,6 +44,7 @@ ALL_ROWS=(
     riscv64gc-unknown-linux-gnu
     s390x-unknown-linux-gnu
     powerpc-unknown-linux-gnu
+    mips-unknown-linux-gnu
     x86_64-unknown-linux-musl
     armv7-unknown-linux-musleabihf
     aarch64-unknown-linux-musl
@@ -98,6 +100,7 @@ packages_for() {
     riscv64gc-unknown-linux-gnu) echo $q gcc-riscv64-linux-gnu libc6-dev-riscv64-cross ;;
     s390x-unknown-linux-gnu) echo $q gcc-s390x-linux-gnu libc6-dev-s390x-cross ;;
     powerpc-unknown-linux-gnu) echo $q gcc-powerpc-linux-gnu libc6-dev-powerpc-cross ;;
+    mips-unknown-linux-gnu) echo $q gcc-mips-linux-gnu libc6-dev-mips-cross ;;
     x86_64-unknown-linux-musl) echo musl-tools gcc libc6-dev ;;
     armv7-unknown-linux-musleabihf) echo $q gcc-arm-linux-gnueabihf libc6-dev-armhf-cross +armhf musl-dev:armhf ;;
     aarch64-unknown-linux-musl) echo $q gcc-aarch64-linux-gnu libc6-dev-arm64-cross +arm64 musl-dev:arm64 ;;
@@ -119,6 +122,7 @@ run_row() {
     riscv64gc-unknown-linux-gnu) gnu_row "$1" riscv64-linux-gnu-gcc riscv64 "$wide" ;;
     s390x-unknown-linux-gnu) gnu_row "$1" s390x-linux-gnu-gcc s390x "$IMAGE_WIDE_BE" ;;
     powerpc-unknown-linux-gnu) gnu_row "$1" powerpc-linux-gnu-gcc ppc "$IMAGE_NARROW_BE" ;;
+    mips-unknown-linux-gnu) gnu_row "$1" mips-linux-gnu-gcc mips "$IMAGE_NARROW_BE" ;;
     x86_64-unknown-linux-musl) musl_row "$1" gcc musl-gcc "" "$wide" ;;
     armv7-unknown-linux-musleabihf) musl_row "$1" arm-linux-gnueabihf-gcc arm-linux-musleabihf-gcc arm "$narrow" ;;
     aarch64-unknown-linux-musl) musl_row "$1" aarch64-linux-gnu-gcc aarch64-linux-musl-gcc aarch64 "$wide" ;;
