@@ -70,9 +70,8 @@ musl_row() {
     fi
     # Otherwise `nsem` is a binary of this package (feature `cli`), built by
     # the suite's `cargo test --all-features`.
-    local keep=("$out/examples/peer")
-    [ ! -x "$out/nsem" ] || keep+=("$out/nsem")
-    keep_static "$t" "${keep[@]}"
+    [ -x "$out/nsem" ] || fail "nsem was not built for $t"
+    keep_static "$t" "$out/examples/peer" "$out/nsem"
     c_peer "$gcc" "$out/peer-c"
     interop "musl-static-$t-vs-glibc" "$out/peer-c" "$STATIC_DIR/$t/peer" "$image"
     unset RUSTDOCFLAGS QEMU_LD_PREFIX EMULATED
