@@ -196,24 +196,26 @@ pub(crate) fn check_directory(dir: &Directory) -> Result<(), Error> {
 /// with the clock on every call, so a creation costs no `getrandom` call and
 /// processes forked from one parent still draw different names. The names
 /// need only be unlikely to collide: `O_EXCL` makes a collision harmless.
+/// The sequence's state is pointer-sized (64 bits on 64-bit targets), as some
+/// 32-bit targets (powerpc, mips) have no 64-bit atomics.
 pub(super) fn temp_suffix(attempt: usize) -> [u8; 6] {
-    use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+    use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
     const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    const GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
-    static STATE: AtomicU64 = AtomicU64::new(0);
+    const GAMMA: usize = 0x9e37_79b9_7f4a_7c15_u64 as usize;
+    static STATE: AtomicUsize = AtomicUsize::new(0);
 
     let mut state = STATE.load(Relaxed);
     if state == 0 {
-        let mut seed = [0u8; 8];
+        let mut seed = [0u8; core::mem::size_of::<usize>()];
         // No entropy yet (early boot) or no getrandom: the clock alone still
         // makes collisions rare.
         let _ = rustix::rand::getrandom(&mut seed, rustix::rand::GetRandomFlags::NONBLOCK);
-        state = u64::from_ne_bytes(seed) | 1;
+        state = usize::from_ne_bytes(seed) | 1;
         STATE.store(state, Relaxed);
     }
     let t = crate::futex::now();
     let clock = (t.tv_sec as u64).wrapping_mul(1_000_000_007) ^ (t.tv_nsec as u64);
-    let mut z = STATE.fetch_add(GAMMA, Relaxed) ^ clock ^ (attempt as u64) << 48;
+    let mut z = STATE.fetch_add(GAMMA, Relaxed) as u64 ^ clock ^ (attempt as u64) << 48;
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     let mut n = z ^ (z >> 31);

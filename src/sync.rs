@@ -7,7 +7,11 @@
 
 #[cfg(not(loom))]
 #[allow(unused_imports)]
-pub(crate) use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
+pub(crate) use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+// Only the Wide layout uses it; some 32-bit targets (powerpc, mips) have none.
+#[cfg(all(not(loom), target_has_atomic = "64"))]
+#[allow(unused_imports)]
+pub(crate) use core::sync::atomic::AtomicU64;
 
 #[cfg(loom)]
 pub(crate) use self::model::{AtomicI32, AtomicU32, AtomicU64, Ordering};

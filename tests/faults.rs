@@ -8,7 +8,7 @@
 mod common;
 
 use std::ffi::CString;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::SeqCst};
 use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -151,7 +151,7 @@ fn sigkill_permit_holders_loses_their_tokens() {
 // ---- signal storms ----------------------------------------------------
 
 /// Signals handled, by any thread.
-static HANDLED: AtomicU64 = AtomicU64::new(0);
+static HANDLED: AtomicU32 = AtomicU32::new(0);
 
 extern "C" fn on_signal(_: libc::c_int) {
     HANDLED.fetch_add(1, SeqCst);
@@ -262,7 +262,7 @@ fn under_storm<T: Send + 'static>(
     // Stop the storm before the worker can exit (pthread_kill on an exited
     // thread is undefined); the worker may still be blocked here.
     let sent = storm.stop();
-    let handled = HANDLED.load(SeqCst) - handled_before;
+    let handled = u64::from(HANDLED.load(SeqCst) - handled_before);
     (worker.join().unwrap(), sent, handled)
 }
 

@@ -18,7 +18,7 @@
 mod common;
 
 use std::ffi::CString;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};
+use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 use std::time::Duration;
 
 use common::{code, finish, spawn, TestName};
@@ -42,7 +42,7 @@ struct Shared {
     /// excludes.
     counter: u64,
     /// Entries completed, counted atomically (the exact total with K > 1).
-    entries: AtomicU64,
+    entries: AtomicU32,
     /// Processes inside the critical section now.
     inside: AtomicU32,
     /// The most ever seen inside at once.
@@ -52,9 +52,9 @@ struct Shared {
     /// Start barrier.
     ready: AtomicU32,
     /// Tokens announced by producers (before releasing them).
-    produced: AtomicU64,
+    produced: AtomicU32,
     /// Tokens taken by consumers.
-    consumed: AtomicU64,
+    consumed: AtomicU32,
     /// Consumptions that found more tokens consumed than produced.
     early: AtomicU32,
 }
@@ -293,7 +293,7 @@ fn child() {
             let mut left = num(2);
             while left > 0 {
                 let burst = (lcg(&mut rng) % 8 + 1).min(left);
-                shm.get().produced.fetch_add(burst, SeqCst);
+                shm.get().produced.fetch_add(burst as u32, SeqCst);
                 sem.release_n(burst as u32).expect("release_n");
                 left -= burst;
                 if lcg(&mut rng) % 4 == 0 {
@@ -307,7 +307,7 @@ fn child() {
             let mut left = num(2);
             while left > 0 {
                 let burst = (lcg(&mut rng) % 8 + 1).min(left);
-                shm.get().produced.fetch_add(burst, SeqCst);
+                shm.get().produced.fetch_add(burst as u32, SeqCst);
                 for _ in 0..burst {
                     sem.post();
                 }
@@ -403,7 +403,7 @@ fn section_test(k: u32, tag: &str) -> (u64, u32) {
     assert_eq!(s.violations.load(SeqCst), 0, "more than {k} inside at once");
     assert!(s.max_inside.load(SeqCst) <= k);
     assert_eq!(s.inside.load(SeqCst), 0);
-    assert_eq!(s.entries.load(SeqCst), total);
+    assert_eq!(u64::from(s.entries.load(SeqCst)), total);
     assert_eq!(sem.value(), k, "tokens not all returned");
     assert_eq!(sem.as_raw().waiters(), 0, "waiter count not back to 0");
     if k == 1 {
@@ -469,8 +469,8 @@ fn producers_and_consumers_with_bursts() {
     run_mixed(&roles);
     let s = shm.get();
     let total = per * 4;
-    assert_eq!(s.produced.load(SeqCst), total);
-    assert_eq!(s.consumed.load(SeqCst), total);
+    assert_eq!(u64::from(s.produced.load(SeqCst)), total);
+    assert_eq!(u64::from(s.consumed.load(SeqCst)), total);
     assert_eq!(
         s.early.load(SeqCst),
         0,

@@ -3,7 +3,8 @@
 //! No C runtime, no libc, no dynamic loader: the entry point is `_start`
 //! below, every system call is made by the crate (through rustix's
 //! `linux_raw` backend) or by the few lines of `exit` here, and the result is
-//! reported through the exit status. x86_64 Linux only.
+//! reported through the exit status. For Linux on x86_64, 32-bit ARM (EABI),
+//! aarch64 and riscv64.
 //!
 //! ```text
 //! nolibc-check check NAME   create NAME, share it between two handles,
@@ -17,35 +18,130 @@
 #![no_std]
 #![no_main]
 
-use core::arch::global_asm;
 use core::ffi::{c_char, CStr};
 use core::time::Duration;
 
 use named_semaphores::{ErrorKind, Existence, NamedSemaphore, RawSemaphore};
 
-// The kernel starts a static executable here with the stack pointer at
-// `argc`, followed by the `argv` pointers. Pass that address to Rust with the
-// stack aligned as the C ABI requires for a call.
-global_asm!(
-    ".globl _start",
-    ".type _start, @function",
-    "_start:",
-    "xor ebp, ebp",
-    "mov rdi, rsp",
-    "and rsp, -16",
-    "call {main}",
-    "ud2",
-    main = sym start,
-);
+// The kernel starts a static executable at `_start` with the stack pointer
+// at `argc`, followed by the `argv` pointers. Each architecture's `_start`
+// passes that address to Rust (first argument register) with the stack
+// aligned as its C ABI requires for a call, and `exit` is its `exit_group`
+// system call.
+/// `_start` and `exit` for x86_64.
+#[cfg(target_arch = "x86_64")]
+mod arch {
+    core::arch::global_asm!(
+        ".globl _start",
+        ".type _start, @function",
+        "_start:",
+        "xor ebp, ebp",
+        "mov rdi, rsp",
+        "and rsp, -16",
+        "call {main}",
+        "ud2",
+        main = sym super::start,
+    );
 
-/// Terminates the process with `code`, by the `exit_group` system call.
-fn exit(code: i32) -> ! {
-    // SAFETY: exit_group (231 on x86_64) takes one argument and never
-    // returns; it touches no memory of this process.
-    unsafe {
-        core::arch::asm!("syscall", in("rax") 231, in("rdi") code, options(noreturn, nostack));
+    /// Terminates the process with `code`, by the `exit_group` system call.
+    pub fn exit(code: i32) -> ! {
+        // SAFETY: exit_group (231 on x86_64) takes one argument and never
+        // returns; it touches no memory of this process.
+        unsafe {
+            core::arch::asm!("syscall", in("rax") 231, in("rdi") code, options(noreturn, nostack));
+        }
     }
 }
+
+/// `_start` and `exit` for 32-bit ARM, EABI.
+#[cfg(target_arch = "arm")]
+mod arch {
+    core::arch::global_asm!(
+        ".globl _start",
+        ".type _start, %function",
+        "_start:",
+        "mov r0, sp",
+        "mov r1, #0",
+        "mov fp, r1",
+        "mov lr, r1",
+        "bic r1, r0, #15",
+        "mov sp, r1",
+        "bl {main}",
+        "udf #0",
+        main = sym super::start,
+    );
+
+    /// Terminates the process with `code`, by the `exit_group` system call.
+    pub fn exit(code: i32) -> ! {
+        // SAFETY: exit_group (248 on ARM EABI) takes one argument and never
+        // returns; it touches no memory of this process. r7 carries the
+        // system call number; it may be the frame pointer, which this
+        // non-returning code has no need to restore.
+        unsafe {
+            core::arch::asm!("mov r7, #248", "svc 0", in("r0") code, options(noreturn, nostack));
+        }
+    }
+}
+
+/// `_start` and `exit` for aarch64.
+#[cfg(target_arch = "aarch64")]
+mod arch {
+    core::arch::global_asm!(
+        ".globl _start",
+        ".type _start, %function",
+        "_start:",
+        "mov x29, #0",
+        "mov x30, #0",
+        "mov x0, sp",
+        "and sp, x0, #-16",
+        "bl {main}",
+        "brk #0",
+        main = sym super::start,
+    );
+
+    /// Terminates the process with `code`, by the `exit_group` system call.
+    pub fn exit(code: i32) -> ! {
+        // SAFETY: exit_group (94 on aarch64) takes one argument and never
+        // returns; it touches no memory of this process.
+        unsafe {
+            core::arch::asm!("svc #0", in("x8") 94, in("x0") code, options(noreturn, nostack));
+        }
+    }
+}
+
+/// `_start` and `exit` for riscv64.
+#[cfg(target_arch = "riscv64")]
+mod arch {
+    // `gp` must hold `__global_pointer$` before any code the linker may
+    // have relaxed to gp-relative addressing runs; the load itself must not
+    // be relaxed.
+    core::arch::global_asm!(
+        ".globl _start",
+        ".type _start, @function",
+        "_start:",
+        ".option push",
+        ".option norelax",
+        "lla gp, __global_pointer$",
+        ".option pop",
+        "li ra, 0",
+        "mv a0, sp",
+        "andi sp, sp, -16",
+        "call {main}",
+        "unimp",
+        main = sym super::start,
+    );
+
+    /// Terminates the process with `code`, by the `exit_group` system call.
+    pub fn exit(code: i32) -> ! {
+        // SAFETY: exit_group (94 on riscv64) takes one argument and never
+        // returns; it touches no memory of this process.
+        unsafe {
+            core::arch::asm!("ecall", in("a7") 94, in("a0") code, options(noreturn, nostack));
+        }
+    }
+}
+
+use arch::exit;
 
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
