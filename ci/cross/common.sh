@@ -101,15 +101,6 @@ suite() {
     step "$t: build the no_std library (default features)"
     cargo build -Zbuild-std --target "$t" --lib
     step "$t: cargo test, all features"
-    local skip=()
-    if [ -n "${EMULATED:-}" ] && [ -f tests/cli.rs ]; then
-        # qemu-user runs glibc's posix_spawn (a vfork) as a plain fork, so a
-        # failed exec is seen as a child exiting 127 instead of as a spawn
-        # error: `nsem run` cannot print its "cannot run" message there. Not
-        # a property of the crate; this one test is left to the native runs.
-        skip=(--skip run_passes_on_the_exit_status_and_always_releases)
-        echo "skipped under qemu-user: ${skip[*]:1}"
-    fi
     # For local runs only (CI sets neither): CROSS_TEST_ARGS, extra arguments
     # for the test harness (`--skip NAME`); CROSS_SKIP_TEST_FILES, files in
     # tests/ to leave out (`faults stress`). Both are announced, and the run
@@ -126,12 +117,12 @@ suite() {
     fi
     [ -z "${CROSS_TEST_ARGS:-}" ] || echo "NOT the whole suite: extra harness arguments $CROSS_TEST_ARGS"
     # shellcheck disable=SC2086
-    cargo test -Zbuild-std --target "$t" --all-features "${targets[@]}" -- "${skip[@]}" ${CROSS_TEST_ARGS:-}
+    cargo test -Zbuild-std --target "$t" --all-features "${targets[@]}" -- ${CROSS_TEST_ARGS:-}
     # `cargo test` also builds the examples, examples/peer.rs among them;
     # with selected test targets it does not, nor the doc tests.
     if [ ${#targets[@]} -gt 0 ]; then
         # shellcheck disable=SC2086
-        cargo test -Zbuild-std --target "$t" --all-features --doc -- "${skip[@]}" ${CROSS_TEST_ARGS:-}
+        cargo test -Zbuild-std --target "$t" --all-features --doc -- ${CROSS_TEST_ARGS:-}
         cargo build -Zbuild-std --target "$t" --all-features --example peer
     fi
     [ -x "$CARGO_TARGET_DIR/$t/debug/examples/peer" ] || fail "examples/peer was not built"

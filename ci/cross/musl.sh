@@ -62,14 +62,10 @@ musl_row() {
     [ -z "$qemu_arch" ] || emulate "$t" "$qemu_arch" "/usr/${gcc%-gcc}"
     suite "$t"
     local out=$CARGO_TARGET_DIR/$t/debug
-    # `nsem` as its own package in nsem/: its binary for this target, with
-    # the same static flags (enabled by the directory being there).
-    if [ -f nsem/Cargo.toml ]; then
-        step "$t: nsem (nsem/), static"
-        cargo build -Zbuild-std --target "$t" --manifest-path nsem/Cargo.toml --bin nsem
-    fi
-    # Otherwise `nsem` is a binary of this package (feature `cli`), built by
-    # the suite's `cargo test --all-features`.
+    # The `nsem` tool (its own package, nsem/) for this target, with the same
+    # static flags.
+    step "$t: nsem (nsem/), static"
+    cargo build -Zbuild-std --target "$t" -p nsem --bin nsem
     [ -x "$out/nsem" ] || fail "nsem was not built for $t"
     keep_static "$t" "$out/examples/peer" "$out/nsem"
     c_peer "$gcc" "$out/peer-c"
