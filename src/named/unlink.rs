@@ -29,7 +29,7 @@ pub fn unlink(name: impl AsRef<[u8]>) -> Result<(), Error> {
     unlink_in(crate::DEFAULT_DIRECTORY, name)
 }
 
-/// [`unlink`] in another directory (see [`OpenOptions::directory`]).
+/// [`unlink`] in another directory (see [`OpenOptions::directory`](crate::OpenOptions::directory)).
 ///
 /// # Errors
 ///
