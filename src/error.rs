@@ -150,7 +150,9 @@ impl fmt::Display for Operation {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Error {
     detail: &'static str,
-    errno: Errno,
+    /// The errno value (Linux's are below 4096), kept in 16 bits whatever
+    /// width the backend's `Errno` has, so that an `Error` is 64 bytes.
+    errno: u16,
     kind: ErrorKind,
     op: Option<Operation>,
     name: InlineName,
@@ -203,7 +205,7 @@ impl Error {
     pub(crate) const fn new(kind: ErrorKind, errno: Errno, detail: &'static str) -> Self {
         Error {
             detail,
-            errno,
+            errno: errno.raw_os_error() as u16,
             kind,
             op: None,
             name: InlineName::NONE,
@@ -296,7 +298,7 @@ impl Error {
     /// the same cause.
     #[must_use]
     pub fn raw_os_error(&self) -> i32 {
-        self.errno.raw_os_error()
+        i32::from(self.errno)
     }
 
     /// The operation that failed; `None` only for an error made by
@@ -362,7 +364,7 @@ impl fmt::Debug for Error {
                 s.field("name_is_cut", &true);
             }
         }
-        s.field("errno", &self.errno.raw_os_error());
+        s.field("errno", &self.errno);
         if !self.detail.is_empty() {
             s.field("detail", &self.detail);
         }
@@ -398,7 +400,7 @@ impl fmt::Display for Error {
                 write!(f, " ({})", self.detail)?;
             }
         }
-        write!(f, " (os error {})", self.errno.raw_os_error())
+        write!(f, " (os error {})", self.errno)
     }
 }
 
