@@ -61,6 +61,15 @@ impl Mapping {
     /// A second mapping of the same pages, made without the file:
     /// `mremap` with an old size of 0 on a shared mapping maps its pages
     /// again at a new address and leaves the first mapping in place.
+    /// (Android's rustix, which calls bionic, has no `mremap`: there this
+    /// fails with `ENOSYS`, and the caller opens the file again.)
+    #[cfg(not(target_os = "linux"))]
+    pub(crate) fn try_clone(&self) -> Result<Mapping, Error> {
+        Err(Error::from_errno(Errno::NOSYS))
+    }
+
+    /// See the other `try_clone`.
+    #[cfg(target_os = "linux")]
     pub(crate) fn try_clone(&self) -> Result<Mapping, Error> {
         // SAFETY: `sem` is the start of our live shared mapping of SIZE
         // bytes; with an old size of 0 (and MAYMOVE, which the kernel
