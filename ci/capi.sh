@@ -296,19 +296,7 @@ run_suite "limits: i686, plain glibc (reference)" "" glibc "$OUT/limits32-glibc"
 run_suite "limits: i686, linked with -lnamedsem" "" namedsem "$OUT/limits32-linked"
 
 # ---------------------------------------------------------------- emulated --
-# Lets the kernel run foreign binaries through qemu, so that the tests' fork
-# and exec of the peer work under emulation (idempotent).
-register_binfmt() {
-    local arch=$1 conf=/usr/lib/binfmt.d/qemu-$1.conf
-    local dir=/proc/sys/fs/binfmt_misc
-    [ -e "$dir/register" ] || mount -t binfmt_misc binfmt_misc "$dir" ||
-        fail "cannot mount binfmt_misc (needed for child processes under qemu)"
-    if [ ! -e "$dir/qemu-$arch" ]; then
-        [ -f "$conf" ] || fail "$conf missing (qemu-user-static not installed?)"
-        grep -v '^#' "$conf" >"$dir/register" || fail "cannot register qemu-$arch in binfmt_misc"
-    fi
-    output_has '^enabled' cat "$dir/qemu-$arch" || fail "binfmt entry qemu-$arch is not enabled"
-}
+source "$ROOT/ci/binfmt.sh"
 
 # emulated RUST_TARGET QEMU_ARCH GNU_TRIPLE
 emulated() {

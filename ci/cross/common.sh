@@ -45,19 +45,7 @@ install_packages() {
     cargo --version
 }
 
-# Lets the kernel run foreign binaries through qemu, so that a test binary
-# that re-executes itself (the suite's child processes) works under emulation.
-register_binfmt() {
-    local arch=$1 conf=/usr/lib/binfmt.d/qemu-$1.conf
-    local dir=/proc/sys/fs/binfmt_misc
-    [ -e "$dir/register" ] || mount -t binfmt_misc binfmt_misc "$dir" ||
-        fail "cannot mount binfmt_misc (needed for child processes under qemu)"
-    if [ ! -e "$dir/qemu-$arch" ]; then
-        [ -f "$conf" ] || fail "$conf missing (qemu-user-static not installed?)"
-        grep -v '^#' "$conf" >"$dir/register" || fail "cannot register qemu-$arch in binfmt_misc"
-    fi
-    grep -q '^enabled' "$dir/qemu-$arch" || fail "binfmt entry qemu-$arch is not enabled"
-}
+source "$ROOT/ci/binfmt.sh"
 
 # `emulate TARGET QEMU_ARCH SYSROOT`: cargo runs TARGET's binaries through
 # qemu-user, and so does the kernel for the child processes they start; a
