@@ -238,11 +238,20 @@ impl Error {
             Errno::NOTDIR => (
                 ErrorKind::InvalidArgument,
                 Errno::INVAL,
-                "a component of the directory path is not a directory",
+                "a path component is not a directory",
             ),
             _ => (ErrorKind::Os, errno, ""),
         };
         Error::new(kind, errno, detail)
+    }
+
+    /// Classifies an errno from a call on the semaphore directory itself:
+    /// as [`from_errno`](Self::from_errno), but a missing directory says so.
+    pub(crate) fn from_directory_errno(errno: Errno) -> Self {
+        match errno {
+            Errno::NOENT => Error::new(ErrorKind::NotFound, errno, "no such directory"),
+            e => Error::from_errno(e),
+        }
     }
 
     /// An error for the errno value `errno` (as `errno` holds it in C), of

@@ -179,12 +179,7 @@ pub(crate) fn unlink(path: &CStr) -> Result<(), Error> {
 pub(crate) fn check_directory(dir: &Directory) -> Result<(), Error> {
     let path = CPath::directory(dir);
     let invalid = |detail| Error::new(ErrorKind::InvalidArgument, Errno::INVAL, detail);
-    let missing = |errno| match errno {
-        Errno::NOENT => Error::new(ErrorKind::NotFound, errno, "no such directory"),
-        Errno::NOTDIR => invalid("a component of the directory path is not a directory"),
-        e => Error::from_errno(e),
-    };
-    let st = fs::statfs(path.as_c_str()).map_err(missing)?;
+    let st = fs::statfs(path.as_c_str()).map_err(Error::from_directory_errno)?;
     #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
     let magic = st.f_type as u64;
     // f_type is signed on some targets: compare the low 32 bits.
@@ -192,7 +187,7 @@ pub(crate) fn check_directory(dir: &Directory) -> Result<(), Error> {
         return Err(invalid("directory is not a tmpfs or ramfs"));
     }
     // statfs also answers for a file on a tmpfs.
-    let st = fs::stat(path.as_c_str()).map_err(missing)?;
+    let st = fs::stat(path.as_c_str()).map_err(Error::from_directory_errno)?;
     if FileType::from_raw_mode(st.st_mode) != FileType::Directory {
         return Err(invalid("not a directory"));
     }

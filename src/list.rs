@@ -248,7 +248,8 @@ fn open_listing<'buf>(
     let dir = Directory::parse(directory)?;
     let path = CPath::directory(&dir);
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    let fd = fs::openat(CWD, path.as_c_str(), flags, Mode::empty()).map_err(directory_error)?;
+    let fd = fs::openat(CWD, path.as_c_str(), flags, Mode::empty())
+        .map_err(Error::from_directory_errno)?;
     let second = rio::dup(&fd).map_err(Error::from_errno)?;
     Ok(Listing {
         dir: RawDir::new(fd, buf),
@@ -313,7 +314,8 @@ fn inspect_name(directory: &str, name: &Name) -> Result<SemaphoreInfo, Error> {
     let dir = Directory::parse(directory)?;
     let path = CPath::directory(&dir);
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    let fd = fs::openat(CWD, path.as_c_str(), flags, Mode::empty()).map_err(directory_error)?;
+    let fd = fs::openat(CWD, path.as_c_str(), flags, Mode::empty())
+        .map_err(Error::from_directory_errno)?;
     // `sem.NAME` and its NUL, on the stack; the name holds no NUL.
     let bare = &name.as_bytes()[1..];
     let mut buf = [0u8; PREFIX.len() + NAME_MAX + 1];
@@ -324,14 +326,6 @@ fn inspect_name(directory: &str, name: &Name) -> Result<SemaphoreInfo, Error> {
     match inspect_file(fd.as_fd(), file, bare)? {
         Some(info) => Ok(info),
         None => Err(Error::from_errno(Errno::NOENT)),
-    }
-}
-
-fn directory_error(errno: Errno) -> Error {
-    match errno {
-        Errno::NOENT => Error::new(ErrorKind::NotFound, errno, "no such directory"),
-        Errno::NOTDIR => Error::new(ErrorKind::InvalidArgument, Errno::INVAL, "not a directory"),
-        e => Error::from_errno(e),
     }
 }
 
