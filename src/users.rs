@@ -24,8 +24,8 @@ use rustix::io::{self as rio, Errno};
 use crate::name::{CPath, Directory, Name};
 
 mod proc_text;
-use crate::{Error, ErrorKind, Operation, DEFAULT_DIRECTORY};
-use proc_text::{number, read_all, scan_maps, waits_on, FileId, MAPPINGS_CHECKED};
+use crate::{Error, ErrorKind, FileId, Operation, DEFAULT_DIRECTORY};
+use proc_text::{number, read_all, scan_maps, waits_on, MAPPINGS_CHECKED};
 
 /// A comfortable size for the buffer given to [`processes_using`]. At least
 /// 2048 bytes are needed (half for the `/proc` directory, half for one
@@ -139,11 +139,7 @@ fn scan(
     let path = CPath::semaphore(&dir, &name);
     let st =
         fs::statat(CWD, path.as_c_str(), AtFlags::SYMLINK_NOFOLLOW).map_err(Error::from_errno)?;
-    let file = FileId {
-        major: u64::from(fs::major(st.st_dev)),
-        minor: u64::from(fs::minor(st.st_dev)),
-        inode: st.st_ino as u64,
-    };
+    let file = FileId::of(&st);
     if buf.len() < 2048 {
         return Err(Error::new(
             ErrorKind::InvalidArgument,

@@ -5,6 +5,8 @@
 use rustix::fd::OwnedFd;
 use rustix::io::{self as rio, Errno};
 
+use crate::FileId;
+
 /// The most mappings of the semaphore per process that are checked for
 /// blocked threads; more are counted.
 pub(super) const MAPPINGS_CHECKED: usize = 8;
@@ -44,13 +46,6 @@ const FUTEX_CALLS: &[u64] = if cfg!(all(target_arch = "x86_64", target_pointer_w
 } else {
     &[]
 };
-
-/// The semaphore's file, as `/proc/PID/maps` names it.
-pub(super) struct FileId {
-    pub(super) major: u64,
-    pub(super) minor: u64,
-    pub(super) inode: u64,
-}
 
 /// Reads `fd` until `buf` is full or the end; the number of bytes read.
 pub(super) fn read_all(fd: &OwnedFd, buf: &mut [u8]) -> Result<usize, Errno> {
@@ -122,8 +117,11 @@ fn futex_address(line: &[u8], file: &FileId) -> Option<u64> {
     let dev = fields.next()?;
     let inode = decimal(fields.next()?)?;
     let colon = dev.iter().position(|&b| b == b':')?;
-    let (major, minor) = (hex(&dev[..colon])?, hex(&dev[colon + 1..])?);
-    if (major, minor, inode) != (file.major, file.minor, file.inode) || offset > FUTEX_OFFSET {
+    let major = u32::try_from(hex(&dev[..colon])?).ok()?;
+    let minor = u32::try_from(hex(&dev[colon + 1..])?).ok()?;
+    #[allow(clippy::useless_conversion)] // Dev is not u64 on every target
+    let line_id = FileId::new(u64::from(rustix::fs::makedev(major, minor)), inode);
+    if line_id != *file || offset > FUTEX_OFFSET {
         return None;
     }
     let dash = range.iter().position(|&b| b == b'-')?;
@@ -167,22 +165,21 @@ mod tests {
     use super::*;
     use std::format;
 
-    const FILE: FileId = FileId {
-        major: 0,
-        minor: 0x1a,
-        inode: 4242,
-    };
+    #[allow(clippy::useless_conversion)] // Dev is not u64 on every target
+    fn file() -> FileId {
+        FileId::new(u64::from(rustix::fs::makedev(0, 0x1a)), 4242)
+    }
 
     #[test]
     fn maps_lines_are_matched_by_device_and_inode() {
         let ours = b"7f2c8a9e3000-7f2c8a9e4000 rw-s 00000000 00:1a 4242       /dev/shm/sem.x";
         assert_eq!(
-            futex_address(ours, &FILE),
+            futex_address(ours, &file()),
             Some(0x7f2c_8a9e_3000 + FUTEX_OFFSET)
         );
         let deleted =
             b"7f2c8a9e3000-7f2c8a9e4000 rw-s 00000000 00:1a 4242 /dev/shm/sem.x (deleted)";
-        assert!(futex_address(deleted, &FILE).is_some());
+        assert!(futex_address(deleted, &file()).is_some());
         for other in [
             &b"7f2c8a9e3000-7f2c8a9e4000 rw-s 00000000 00:1a 4243       /dev/shm/sem.x"[..],
             b"7f2c8a9e3000-7f2c8a9e4000 rw-s 00000000 00:1b 4242       /dev/shm/sem.x",
@@ -191,7 +188,7 @@ mod tests {
             b"",
             b"garbage",
         ] {
-            assert_eq!(futex_address(other, &FILE), None, "{other:?}");
+            assert_eq!(futex_address(other, &file()), None, "{other:?}");
         }
     }
 
