@@ -46,6 +46,20 @@ pub enum ErrorKind {
     /// maps anyway: the crate refuses them before their first use could raise
     /// `SIGBUS`, or meet a futex word it does not share).
     InvalidObject,
+    /// Every holder slot of a robust semaphore's record is taken
+    /// ([`OpenOptions::robust`](crate::OpenOptions::robust)): too many
+    /// robust handles have it open at once. errno `ENOSPC`.
+    RecordFull,
+    /// A robust semaphore's record is not what this crate writes: a header
+    /// it does not know, a holder slot claiming more tokens than the
+    /// semaphore's limit, or slots that together claim more. Nothing was
+    /// given back. errno `EUCLEAN`.
+    CorruptRecord,
+    /// The operation needs a robust semaphore (one with a record of its
+    /// holders, [`OpenOptions::robust`](crate::OpenOptions::robust)), and
+    /// this one has none; or the target has no 64-bit atomics, which the
+    /// record needs. errno `EOPNOTSUPP`.
+    NotRobust,
     /// Any other operating-system error (out of memory, no space left in the
     /// tmpfs, an interrupted wait); see [`Error::raw_os_error`].
     Os,
@@ -61,6 +75,9 @@ impl ErrorKind {
             ErrorKind::InvalidArgument => "invalid argument",
             ErrorKind::Overflow => "semaphore value would exceed VALUE_MAX",
             ErrorKind::InvalidObject => "file is not a valid semaphore",
+            ErrorKind::RecordFull => "no free holder slot in the robust record",
+            ErrorKind::CorruptRecord => "robust record is corrupt",
+            ErrorKind::NotRobust => "semaphore has no robust record",
             ErrorKind::Os => "operating-system error",
         }
     }
@@ -88,11 +105,15 @@ pub enum Operation {
     /// Reading one semaphore's file without opening it
     /// ([`inspect`](crate::inspect), [`processes_using`](crate::processes_using)).
     Inspect,
+    /// Giving back the tokens of dead holders of a robust semaphore
+    /// ([`NamedSemaphore::recover`](crate::NamedSemaphore::recover)).
+    Recover,
 }
 
 impl Operation {
     /// A short verb for messages: `"open"`, `"create"`, `"unlink"`,
-    /// `"acquire"`, `"release"`, `"init"`, `"list"`, `"inspect"`.
+    /// `"acquire"`, `"release"`, `"init"`, `"list"`, `"inspect"`,
+    /// `"recover"`.
     ///
     /// ```
     /// assert_eq!(named_semaphores::Operation::Unlink.as_str(), "unlink");
@@ -108,6 +129,7 @@ impl Operation {
             Operation::Init => "init",
             Operation::List => "list",
             Operation::Inspect => "inspect",
+            Operation::Recover => "recover",
         }
     }
 }
@@ -426,7 +448,9 @@ impl From<Error> for std::io::Error {
             ErrorKind::InvalidName | ErrorKind::InvalidArgument | ErrorKind::Overflow => {
                 Io::InvalidInput
             }
-            ErrorKind::InvalidObject => Io::InvalidData,
+            ErrorKind::InvalidObject | ErrorKind::CorruptRecord => Io::InvalidData,
+            ErrorKind::NotRobust => Io::Unsupported,
+            ErrorKind::RecordFull => Io::Other,
             ErrorKind::AlreadyExists => Io::AlreadyExists,
             ErrorKind::NotFound => Io::NotFound,
             ErrorKind::PermissionDenied => Io::PermissionDenied,

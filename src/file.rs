@@ -4,10 +4,13 @@
 //!
 //! Mirrors glibc's `sem_open.c` and `sem_unlink.c`, with the checks glibc
 //! leaves out: the file must be a regular file of exactly
-//! [`RawSemaphore::SIZE`] bytes with glibc's header, or it is refused before
-//! the first access could raise `SIGBUS`. The header is read with `pread`
-//! before mapping, so that opening a semaphore does not fault in its page
-//! (the first operation does, as with glibc).
+//! [`RawSemaphore::SIZE`] bytes with glibc's header, or of
+//! [`ROBUST_FILE_LEN`] bytes with a robust semaphore's record after it, or it
+//! is refused before the first access could raise `SIGBUS`. The headers are
+//! read with `pread` before mapping, so that opening a semaphore does not
+//! fault in its page (the first operation does, as with glibc). Every
+//! handle maps the whole file (one page either way), so that any handle can
+//! recover a robust semaphore's dead holders.
 #![allow(unsafe_code)]
 
 use core::ffi::CStr;
@@ -20,6 +23,8 @@ use rustix::mm::{self, MapFlags, ProtFlags};
 
 use crate::name::{CPath, Directory};
 use crate::raw::{RawSemaphore, FUTEX_SHARED};
+use crate::robust::record::{HeaderState, Record, HEADER_OFFSET};
+use crate::robust::{Access, ROBUST_FILE_LEN};
 use crate::{Error, ErrorKind, FileId};
 
 mod create;
@@ -39,12 +44,43 @@ const RAMFS_MAGIC: u64 = 0x8584_58f6;
 /// descriptor stays open.
 pub(crate) struct Mapping {
     sem: NonNull<RawSemaphore>,
+    /// The length mapped: the file's, [`RawSemaphore::SIZE`] or
+    /// [`ROBUST_FILE_LEN`].
+    len: usize,
     /// Device and inode of the mapped file, to tell it apart from a later
     /// semaphore published under the same name.
     id: FileId,
+    /// The file's permission bits and group, for a robust holder's beacon.
+    access: Access,
 }
 
 impl Mapping {
+    /// The robust record after the `sem_t`, if the file has room for one
+    /// (its header may still be all zero: see [`HeaderState`]).
+    pub(crate) fn record(&self) -> Option<&Record> {
+        if self.len != ROBUST_FILE_LEN {
+            return None;
+        }
+        // SAFETY: the mapping is ROBUST_FILE_LEN bytes, page-aligned, so
+        // HEADER_OFFSET is inside it and 8-aligned, and a `Record` (which is
+        // ROBUST_FILE_LEN - HEADER_OFFSET bytes of atomics, valid for any
+        // bit pattern) fits up to its end. It stays mapped until `self` is
+        // dropped; other processes change it only through atomics.
+        Some(unsafe {
+            &*self
+                .sem
+                .as_ptr()
+                .cast::<u8>()
+                .add(HEADER_OFFSET)
+                .cast::<Record>()
+        })
+    }
+
+    /// The file's permission bits and group.
+    pub(crate) fn access(&self) -> Access {
+        self.access
+    }
+
     pub(crate) fn sem(&self) -> &RawSemaphore {
         // SAFETY: `sem` points to a live, page-aligned shared mapping of
         // SIZE bytes, which stays mapped until `self` is dropped. All access
@@ -79,14 +115,14 @@ impl Mapping {
             mm::mremap(
                 self.sem.as_ptr().cast(),
                 0,
-                RawSemaphore::SIZE,
+                self.len,
                 mm::MremapFlags::MAYMOVE,
             )
         }
         .map_err(Error::from_errno)?;
         let sem =
             NonNull::new(ptr.cast::<RawSemaphore>()).ok_or(Error::from_errno(Errno::NOMEM))?;
-        Ok(Mapping { sem, id: self.id })
+        Ok(Mapping { sem, ..*self })
     }
 }
 
@@ -94,7 +130,7 @@ impl Drop for Mapping {
     fn drop(&mut self) {
         // SAFETY: the mapping was made by `map` with this address and length
         // and nothing refers to it once its owner is dropped.
-        let _ = unsafe { mm::munmap(self.sem.as_ptr().cast(), RawSemaphore::SIZE) };
+        let _ = unsafe { mm::munmap(self.sem.as_ptr().cast(), self.len) };
     }
 }
 
@@ -120,9 +156,11 @@ pub(super) fn map(fd: &OwnedFd, check_header: bool) -> Result<Mapping, Error> {
             "not a regular file",
         ));
     }
-    if st.st_size != RawSemaphore::SIZE as i64 {
-        return Err(invalid_object("file size is not sizeof(sem_t)"));
-    }
+    let len = match st.st_size {
+        s if s == RawSemaphore::SIZE as i64 => RawSemaphore::SIZE,
+        s if s == ROBUST_FILE_LEN as i64 => ROBUST_FILE_LEN,
+        _ => return Err(invalid_object("file size is not sizeof(sem_t)")),
+    };
     if check_header {
         let mut private = [0u8; 4];
         let read = rio::pread(fd, &mut private, RawSemaphore::PRIVATE_OFFSET as u64)
@@ -130,14 +168,24 @@ pub(super) fn map(fd: &OwnedFd, check_header: bool) -> Result<Mapping, Error> {
         if read != private.len() || i32::from_ne_bytes(private) != FUTEX_SHARED {
             return Err(invalid_object("private field is not 128"));
         }
+        if len == ROBUST_FILE_LEN {
+            let mut header = [0u8; 12];
+            let read =
+                rio::pread(fd, &mut header, HEADER_OFFSET as u64).map_err(Error::from_errno)?;
+            if read != header.len() || HeaderState::of_bytes(&header) == HeaderState::Corrupt {
+                return Err(crate::robust::record::corrupt(
+                    "robust record header is not valid",
+                ));
+            }
+        }
     }
     // SAFETY: a fresh mapping chosen by the kernel (null hint) cannot overlap
-    // any memory Rust knows about. The file is exactly SIZE bytes, so every
+    // any memory Rust knows about. The file is exactly `len` bytes, so every
     // byte of the mapping is backed while the file keeps its size.
     let ptr = unsafe {
         mm::mmap(
             ptr::null_mut(),
-            RawSemaphore::SIZE,
+            len,
             ProtFlags::READ | ProtFlags::WRITE,
             MapFlags::SHARED,
             fd,
@@ -146,19 +194,36 @@ pub(super) fn map(fd: &OwnedFd, check_header: bool) -> Result<Mapping, Error> {
         .map_err(Error::from_errno)?
     };
     let sem = NonNull::new(ptr.cast::<RawSemaphore>()).ok_or(Error::from_errno(Errno::NOMEM))?;
-    let mapping = Mapping {
-        sem,
-        id: FileId::of(&st),
+    #[allow(clippy::unnecessary_cast)] // field widths differ by target
+    let access = Access {
+        mode: st.st_mode as u32 & 0o7777,
+        gid: st.st_gid as u32,
     };
-    Ok(mapping)
+    Ok(Mapping {
+        sem,
+        len,
+        id: FileId::of(&st),
+        access,
+    })
 }
 
 /// Opens an existing semaphore file as glibc does (`O_RDWR | O_NOFOLLOW |
 /// O_CLOEXEC`, plus `O_NONBLOCK` so that a FIFO planted at the name cannot
 /// block the open), then validates and maps it.
-pub(crate) fn open(path: &CStr) -> Result<Mapping, Error> {
+///
+/// With `room_for_record`, a plain semaphore's file is first extended to
+/// [`ROBUST_FILE_LEN`] (with zeros: the record's header is then all zero,
+/// and the caller completes it). glibc programs never look past the
+/// `sem_t`; a plain handle accepts either size.
+pub(crate) fn open(path: &CStr, room_for_record: bool) -> Result<Mapping, Error> {
     let flags = OFlags::RDWR | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK;
     let fd = fs::open(path, flags, Mode::empty()).map_err(Error::from_errno)?;
+    let mapping = map(&fd, true)?;
+    if !room_for_record || mapping.len == ROBUST_FILE_LEN {
+        return Ok(mapping);
+    }
+    drop(mapping);
+    fs::ftruncate(&fd, ROBUST_FILE_LEN as u64).map_err(Error::from_errno)?;
     map(&fd, true)
 }
 

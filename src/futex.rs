@@ -104,6 +104,28 @@ pub(crate) fn now() -> Timespec {
     clock_gettime(ClockId::Monotonic)
 }
 
+/// The current time on `CLOCK_REALTIME` if `realtime`, else on
+/// `CLOCK_MONOTONIC`: the clock a wait's deadline is on.
+#[cfg(not(loom))]
+pub(crate) fn now_on(realtime: bool) -> Timespec {
+    clock_gettime(if realtime {
+        ClockId::Realtime
+    } else {
+        ClockId::Monotonic
+    })
+}
+
+/// The model's clock: one for both.
+#[cfg(loom)]
+pub(crate) fn now_on(_realtime: bool) -> Timespec {
+    now()
+}
+
+/// Whether `a` is earlier than `b`.
+pub(crate) fn earlier(a: &Timespec, b: &Timespec) -> bool {
+    (a.tv_sec, a.tv_nsec) < (b.tv_sec, b.tv_nsec)
+}
+
 /// `now + timeout`, or `None` when the sum does not fit a `timespec` (such a
 /// wait is, for every practical purpose, unbounded).
 pub(crate) fn deadline_after(timeout: Duration) -> Option<Deadline> {

@@ -106,6 +106,7 @@ mod options;
 #[cfg(feature = "alloc")]
 mod owned;
 mod raw;
+mod robust;
 mod sync;
 #[cfg(test)]
 mod test_dir;
@@ -125,6 +126,10 @@ pub use options::{Existence, OpenOptions};
 #[cfg(feature = "alloc")]
 pub use owned::OwnedPermit;
 pub use raw::{Clock, Layout, Permit, RawSemaphore};
+pub use robust::{
+    holders, holders_in, Holder, HolderFlags, Holders, Liveness, RecordFlags, Recovery,
+    ROBUST_FILE_LEN,
+};
 pub use users::{
     processes_using, processes_using_in, ProcessUse, UseSummary, BLOCKED_SHOWN,
     PROCESSES_BUFFER_LEN,

@@ -23,6 +23,7 @@ mod info;
 mod owned;
 
 use info::inspect_file;
+pub(crate) use info::read_exact_at;
 pub use info::{FileKind, SemaphoreInfo, Status};
 #[cfg(feature = "alloc")]
 pub use owned::{list_all, list_all_in, OwnedEntry};

@@ -22,6 +22,11 @@ pub const DEFAULT_DIRECTORY: &str = "/dev/shm";
 /// The file-name prefix glibc gives semaphores in the directory.
 const PREFIX: &[u8] = b"sem.";
 
+/// The file-name prefix of a robust holder's beacon file, in the
+/// semaphore's directory; never `sem.`, so listings do not take it for a
+/// semaphore.
+pub(crate) const BEACON_PREFIX: &[u8] = b"nsem-holder.";
+
 /// A valid semaphore name, stored in its canonical `/NAME` form.
 #[derive(Clone)]
 pub(crate) struct Name {
@@ -201,11 +206,15 @@ pub(crate) struct CPath {
 
 impl CPath {
     fn join(dir: &Directory, file: &[u8]) -> CPath {
+        CPath::join_with(dir, PREFIX, file)
+    }
+
+    fn join_with(dir: &Directory, prefix: &[u8], file: &[u8]) -> CPath {
         let mut path = CPath {
             buf: [0; DIRECTORY_MAX + 1 + PREFIX.len() + NAME_MAX + 1],
             len: 0,
         };
-        for part in [dir.as_bytes(), b"/", PREFIX, file] {
+        for part in [dir.as_bytes(), b"/", prefix, file] {
             path.buf[path.len..path.len + part.len()].copy_from_slice(part);
             path.len += part.len();
         }
@@ -228,6 +237,17 @@ impl CPath {
     /// `DIR/sem.XXXXXX`: a temporary file name, as glibc's `sem_open` makes.
     pub(crate) fn temporary(dir: &Directory, suffix: &[u8; 6]) -> CPath {
         CPath::join(dir, suffix)
+    }
+
+    /// `DIR/nsem-holder.<16 hex digits>`: the beacon file of a robust
+    /// holder whose id is `id` (see `robust/beacon.rs`).
+    pub(crate) fn beacon(dir: &Directory, id: u64) -> CPath {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut digits = [0u8; 16];
+        for (i, d) in digits.iter_mut().enumerate() {
+            *d = HEX[((id >> (60 - 4 * i)) & 0xf) as usize];
+        }
+        CPath::join_with(dir, BEACON_PREFIX, &digits)
     }
 
     pub(crate) fn as_c_str(&self) -> &CStr {

@@ -6,8 +6,10 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::file::{self, Mapping};
 use crate::name::{CPath, Directory, Name};
+use crate::robust::Registration;
 use crate::{Error, Existence, FileId, OpenOptions, Operation, RawSemaphore};
 
+mod robust;
 mod tokens;
 mod unlink;
 
@@ -53,6 +55,9 @@ pub struct NamedSemaphore {
     dir: Directory,
     created: bool,
     unlink_on_drop: AtomicBool,
+    /// This handle's slot and beacon in a robust semaphore's record, if it
+    /// was opened robust (`named/robust.rs`).
+    robust: Option<Registration>,
 }
 
 impl NamedSemaphore {
@@ -69,6 +74,7 @@ impl NamedSemaphore {
             dir,
             created,
             unlink_on_drop: AtomicBool::new(unlink_on_drop),
+            robust: None,
         }
     }
 
@@ -211,13 +217,13 @@ impl NamedSemaphore {
             .try_clone()
             .or_else(|e| self.reopen_same().ok_or(e))
             .map_err(|e| e.on(Operation::Open, self.name_bytes()))?;
-        Ok(Self::from_parts(
-            map,
-            self.name.clone(),
-            self.dir.clone(),
-            false,
-            false,
-        ))
+        let mut clone = Self::from_parts(map, self.name.clone(), self.dir.clone(), false, false);
+        if let Some(period) = self.robust.as_ref().map(Registration::period) {
+            clone
+                .register(period)
+                .map_err(|e| e.on(Operation::Open, self.name_bytes()))?;
+        }
+        Ok(clone)
     }
 
     /// A new mapping of this semaphore's file opened by name, if the name
@@ -225,7 +231,8 @@ impl NamedSemaphore {
     /// where `mremap` cannot map the pages again (qemu-user refuses an old
     /// size of 0).
     fn reopen_same(&self) -> Option<Mapping> {
-        let map = file::open(CPath::semaphore(&self.dir, &self.name).as_c_str()).ok()?;
+        let path = CPath::semaphore(&self.dir, &self.name);
+        let map = file::open(path.as_c_str(), self.robust.is_some()).ok()?;
         (map.id() == self.map.id()).then_some(map)
     }
 
@@ -391,6 +398,7 @@ impl NamedSemaphore {
 
 impl Drop for NamedSemaphore {
     fn drop(&mut self) {
+        self.unregister();
         if self.unlinks_on_drop() {
             // Only our own semaphore: another process may have given the name
             // to a new one since (see `file::unlink_if_ours`).
@@ -408,6 +416,7 @@ impl fmt::Debug for NamedSemaphore {
             s.field("directory", &self.dir);
         }
         s.field("value", &self.value())
+            .field("robust", &self.is_robust())
             .field("created", &self.created)
             .field("unlink_on_drop", &self.unlinks_on_drop())
             .finish()

@@ -1,10 +1,13 @@
 //! How a [`NamedSemaphore`] is opened or created: the [`Existence`] policy
 //! and the [`OpenOptions`] builder.
 
+use core::time::Duration;
+
 use rustix::fs::Mode;
 
 use crate::file::{self, Mapping, Publish};
 use crate::name::{CPath, Directory, Name};
+use crate::robust::DEFAULT_CHECK_PERIOD;
 use crate::{Error, ErrorKind, NamedSemaphore, Operation, VALUE_MAX};
 
 /// What to do about a semaphore that does or does not exist yet.
@@ -76,6 +79,8 @@ pub struct OpenOptions<'a> {
     mode: u32,
     unlink_on_drop: Option<bool>,
     directory: Option<&'a str>,
+    robust: bool,
+    check_period: Duration,
 }
 
 impl Default for OpenOptions<'_> {
@@ -86,6 +91,8 @@ impl Default for OpenOptions<'_> {
             mode: 0o600,
             unlink_on_drop: None,
             directory: None,
+            robust: false,
+            check_period: DEFAULT_CHECK_PERIOD,
         }
     }
 }
@@ -145,6 +152,67 @@ impl<'a> OpenOptions<'a> {
         self
     }
 
+    /// Robust mode (default off): the tokens this handle takes come back if
+    /// its process dies holding them, as System V's `SEM_UNDO` does for
+    /// `semop`. See the [robust mode guide] for what it promises.
+    ///
+    /// The semaphore file then carries a record of its holders after glibc's
+    /// `sem_t` ([`ROBUST_FILE_LEN`](crate::ROBUST_FILE_LEN) bytes in all);
+    /// glibc programs and plain handles share it unchanged, and their
+    /// tokens are not recorded. A new semaphore is created with the record,
+    /// and [`initial_value`](Self::initial_value) becomes its limit: a
+    /// recovery never raises the value above it. Opening a semaphore made
+    /// without a record adds one, and the first robust opener's
+    /// `initial_value` is then the limit: give the value the semaphore was
+    /// created with.
+    ///
+    /// The handle holds a lock on a small file of its own in the semaphore's
+    /// directory (`nsem-holder.<16 hex digits>`) while it lives, and takes
+    /// one of the record's slots (124 robust handles at once).
+    ///
+    /// [robust mode guide]: https://docs.rs/named-semaphores/latest/named_semaphores/#robust-mode
+    ///
+    /// ```
+    /// use named_semaphores::{Existence, NamedSemaphore};
+    /// # let name = format!("doc-robust-opt-{}", std::process::id());
+    ///
+    /// let sem = NamedSemaphore::options()
+    ///     .robust(true)
+    ///     .initial_value(3) // at most 3 holders; also the record's limit
+    ///     .existence(Existence::OpenOrCreate)
+    ///     .open(&name)?;
+    /// assert!(sem.is_robust());
+    /// # named_semaphores::unlink(&name)?;
+    /// # Ok::<(), named_semaphores::Error>(())
+    /// ```
+    pub fn robust(&mut self, robust: bool) -> &mut Self {
+        self.robust = robust;
+        self
+    }
+
+    /// How often a robust handle that waits for a token checks for dead
+    /// holders (default 100 ms, at least 1 ms). It also checks before it
+    /// first sleeps. A waiter wakes at most once per period for this, so a
+    /// longer period costs less and recovers later. Ignored unless
+    /// [`robust`](Self::robust).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use named_semaphores::{Existence, NamedSemaphore};
+    /// # let name = format!("doc-check-period-{}", std::process::id());
+    ///
+    /// let sem = NamedSemaphore::options()
+    ///     .robust(true)
+    ///     .check_period(Duration::from_millis(20))
+    ///     .existence(Existence::CreateNew)
+    ///     .open(&name)?;
+    /// # Ok::<(), named_semaphores::Error>(())
+    /// ```
+    pub fn check_period(&mut self, period: Duration) -> &mut Self {
+        self.check_period = period;
+        self
+    }
+
     /// Opens or creates the semaphore `name` with these options.
     ///
     /// `name` is mapped as glibc maps it: leading slashes are ignored, and the
@@ -163,6 +231,12 @@ impl<'a> OpenOptions<'a> {
     /// - [`ErrorKind::InvalidObject`]: the file at the name is not a semaphore
     ///   for this target (a symbolic link, directory, FIFO, wrong size, bad
     ///   header).
+    /// - [`ErrorKind::CorruptRecord`]: a robust semaphore's record header is
+    ///   not one this crate writes.
+    /// - [`ErrorKind::RecordFull`]: with [`robust`](Self::robust), every
+    ///   holder slot is taken by a live holder.
+    /// - [`ErrorKind::NotRobust`]: with [`robust`](Self::robust), on a target
+    ///   without 64-bit atomics.
     /// - [`ErrorKind::Os`]: anything else (out of memory, no space in the tmpfs).
     pub fn open(&self, name: impl AsRef<[u8]>) -> Result<NamedSemaphore, Error> {
         self.open_bytes(name.as_ref())
@@ -179,13 +253,13 @@ impl<'a> OpenOptions<'a> {
             .map_err(|e| e.on(op, name.as_bytes()))?;
         let owner = created && self.existence != Existence::OpenOrCreate;
         let unlink_on_drop = self.unlink_on_drop.unwrap_or(owner);
-        Ok(NamedSemaphore::from_parts(
-            map,
-            name,
-            dir,
-            created,
-            unlink_on_drop,
-        ))
+        let mut sem = NamedSemaphore::from_parts(map, name, dir, created, unlink_on_drop);
+        if self.robust {
+            // On failure the handle drops, unlinking what it created.
+            sem.make_robust(self.value, self.check_period)
+                .map_err(|e| e.on(op, sem.name_bytes()))?;
+        }
+        Ok(sem)
     }
 
     fn open_name(&self, name: &Name) -> Result<(Mapping, Directory, bool), Error> {
@@ -211,15 +285,16 @@ impl<'a> OpenOptions<'a> {
         let path = path.as_c_str();
         let mode = Mode::from_raw_mode(self.mode);
         let create = |publish| {
-            file::create(&dir, path, self.value, mode, publish)
+            file::create(&dir, path, self.value, mode, publish, self.robust)
                 .map_err(|e| e.during(Operation::Create))
         };
+        let open = |path| file::open(path, self.robust);
         let (map, created) = match self.existence {
-            Existence::OpenExisting => (file::open(path)?, false),
+            Existence::OpenExisting => (open(path)?, false),
             Existence::CreateNew => (create(Publish::Link)?, true),
             Existence::UnlinkAndCreate => (create(Publish::Replace)?, true),
             Existence::OpenOrCreate => loop {
-                match file::open(path) {
+                match open(path) {
                     Ok(map) => break (map, false),
                     Err(e) if e.kind() == ErrorKind::NotFound => {}
                     Err(e) => return Err(e),

@@ -12,7 +12,7 @@ use core::fmt;
 
 use rustix::io::Errno;
 
-use crate::futex::WaitMode;
+use crate::futex::{self, WaitMode};
 use crate::{Error, ErrorKind, Operation, VALUE_MAX};
 
 #[cfg(any(target_pointer_width = "64", target_arch = "x86_64"))]
@@ -333,6 +333,37 @@ impl RawSemaphore {
             return Ok(());
         }
         self.image.release_n(n)
+    }
+
+    /// Takes a token if one is available now (the non-blocking CAS).
+    #[inline]
+    pub(crate) fn take_now(&self) -> bool {
+        self.image.try_acquire()
+    }
+
+    /// Spins for a moment until a token is available, without taking it
+    /// (the robust mode's spin before it checks its record and sleeps).
+    pub(crate) fn spin_available(&self) -> bool {
+        self.image.spin_available()
+    }
+
+    /// Sleeps as a registered waiter until a token is available or
+    /// `deadline` passes, without taking it: `Ok(true)` if one is available.
+    pub(crate) fn wait_available(
+        &self,
+        deadline: Option<&futex::Deadline>,
+        mode: WaitMode,
+    ) -> Result<bool, Error> {
+        self.image.wait_available(deadline, mode)
+    }
+
+    /// Adds up to `n` tokens, but never raises the value above `cap` (nor
+    /// [`VALUE_MAX`]), waking as many waiters: how many were added.
+    pub(crate) fn release_up_to(&self, n: u32, cap: u32) -> u32 {
+        let cap = cap.min(VALUE_MAX);
+        self.image
+            .post_with(|value| Ok(n.min(cap.saturating_sub(value))))
+            .unwrap_or(0)
     }
 
     /// The number of tokens available now, like `sem_getvalue` (which never

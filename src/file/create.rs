@@ -12,6 +12,8 @@ use rustix::io::{self as rio, Errno};
 use super::{map, temp_suffix, Mapping, TEMP_ATTEMPTS};
 use crate::name::{CPath, Directory};
 use crate::raw::RawSemaphore;
+use crate::robust::record::write_new_header;
+use crate::robust::ROBUST_FILE_LEN;
 use crate::{Error, ErrorKind};
 
 /// How a new file takes its name.
@@ -24,7 +26,9 @@ pub(crate) enum Publish {
     Replace,
 }
 
-/// Creates a semaphore file holding `value` and publishes it at `path`.
+/// Creates a semaphore file holding `value` and publishes it at `path`;
+/// with `robust`, a file of [`ROBUST_FILE_LEN`] bytes whose record has
+/// `value` for its limit and every slot free.
 ///
 /// The complete image is written to a file that is not yet under the
 /// semaphore's name, mapped, and only then given that name, so no process can
@@ -44,16 +48,25 @@ pub(crate) fn create(
     value: u32,
     mode: Mode,
     publish: Publish,
+    robust: bool,
 ) -> Result<Mapping, Error> {
-    let image = RawSemaphore::new(value)?;
+    let sem = RawSemaphore::new(value)?.to_bytes();
+    let mut file = [0u8; ROBUST_FILE_LEN];
+    file[..sem.len()].copy_from_slice(&sem);
+    let image = if robust {
+        write_new_header(&mut file, value);
+        &file[..]
+    } else {
+        &file[..sem.len()]
+    };
     if publish == Publish::Link && unnamed::usable() {
-        match create_unnamed(dir, path, &image, mode) {
+        match create_unnamed(dir, path, image, mode) {
             Unnamed::Done(result) => return result,
             Unnamed::NotHere => {}
             Unnamed::Never => unnamed::disable(),
         }
     }
-    create_named(dir, path, &image, mode, publish)
+    create_named(dir, path, image, mode, publish)
 }
 
 /// Whether the process creates semaphores with `O_TMPFILE`: decided from the
@@ -116,7 +129,7 @@ enum Unnamed {
 }
 
 /// The `O_TMPFILE` way of [`create`] with [`Publish::Link`].
-fn create_unnamed(dir: &Directory, path: &CStr, image: &RawSemaphore, mode: Mode) -> Unnamed {
+fn create_unnamed(dir: &Directory, path: &CStr, image: &[u8], mode: Mode) -> Unnamed {
     let flags = OFlags::RDWR | OFlags::TMPFILE | OFlags::CLOEXEC;
     let fd = match fs::open(CPath::directory(dir).as_c_str(), flags, mode) {
         Ok(fd) => fd,
@@ -146,7 +159,7 @@ fn create_unnamed(dir: &Directory, path: &CStr, image: &RawSemaphore, mode: Mode
 fn create_named(
     dir: &Directory,
     path: &CStr,
-    image: &RawSemaphore,
+    image: &[u8],
     mode: Mode,
     publish: Publish,
 ) -> Result<Mapping, Error> {
@@ -184,9 +197,8 @@ fn create_temporary(dir: &Directory, mode: Mode) -> Result<(CPath, OwnedFd), Err
     ))
 }
 
-fn write_image(fd: impl AsFd, image: &RawSemaphore) -> Result<(), Error> {
-    let bytes = image.to_bytes();
-    let mut rest = &bytes[..];
+fn write_image(fd: impl AsFd, image: &[u8]) -> Result<(), Error> {
+    let mut rest = image;
     while !rest.is_empty() {
         match rio::write(&fd, rest) {
             Ok(0) => return Err(Error::from_errno(Errno::NOSPC)),
@@ -209,18 +221,18 @@ mod tests {
     /// Creates `name` in `dir` one way, and checks what it left behind.
     fn check_creation(
         tag: &str,
-        make: impl Fn(&Directory, &CStr, &RawSemaphore) -> Result<Mapping, Error>,
+        make: impl Fn(&Directory, &CStr, &[u8]) -> Result<Mapping, Error>,
     ) {
         let dir = TestDir::new(tag);
         let directory = Directory::parse(&dir.0).unwrap();
         let path = CPath::semaphore(&directory, &Name::parse(b"x").unwrap());
-        let image = RawSemaphore::new(7).unwrap();
+        let image = RawSemaphore::new(7).unwrap().to_bytes();
 
         let mapping = make(&directory, path.as_c_str(), &image).unwrap();
         assert_eq!(mapping.sem().value(), 7);
         assert_eq!(dir.files(), ["sem.x"], "only the semaphore, no temporary");
         let on_disk = std::fs::read(std::format!("{}/sem.x", dir.0)).unwrap();
-        assert_eq!(on_disk, image.to_bytes());
+        assert_eq!(on_disk, image);
         let st = fs::stat(path.as_c_str()).unwrap();
         assert_eq!(mapping.id(), FileId::of(&st));
         assert_eq!(
@@ -283,8 +295,16 @@ mod tests {
         let directory = Directory::parse(&dir.0).unwrap();
         let path = CPath::semaphore(&directory, &Name::parse(b"r").unwrap());
         let mode = Mode::from_raw_mode(0o600);
-        let first = create(&directory, path.as_c_str(), 1, mode, Publish::Link).unwrap();
-        let second = create(&directory, path.as_c_str(), 2, mode, Publish::Replace).unwrap();
+        let first = create(&directory, path.as_c_str(), 1, mode, Publish::Link, false).unwrap();
+        let second = create(
+            &directory,
+            path.as_c_str(),
+            2,
+            mode,
+            Publish::Replace,
+            false,
+        )
+        .unwrap();
         assert_eq!(dir.files(), ["sem.r"]);
         assert_ne!(first.id(), second.id());
         assert!(is_at(path.as_c_str(), second.id()) && !is_at(path.as_c_str(), first.id()));

@@ -155,8 +155,8 @@ mod tests {
         let path = CPath::semaphore(&directory, &Name::parse(b"o").unwrap());
         let path = path.as_c_str();
         let mode = Mode::from_raw_mode(0o600);
-        let old = create(&directory, path, 1, mode, Publish::Link).unwrap();
-        let new = create(&directory, path, 2, mode, Publish::Replace).unwrap();
+        let old = create(&directory, path, 1, mode, Publish::Link, false).unwrap();
+        let new = create(&directory, path, 2, mode, Publish::Replace, false).unwrap();
 
         // The cheap check: the name is not the old file's.
         unlink_if_ours(&directory, path, old.id());
@@ -180,8 +180,8 @@ mod tests {
         let mode = Mode::from_raw_mode(0o600);
         let path = CPath::semaphore(&directory, &Name::parse(b"p").unwrap());
         let aside = CPath::semaphore(&directory, &Name::parse(b"aside").unwrap());
-        let taken = create(&directory, path.as_c_str(), 1, mode, Publish::Link).unwrap();
-        let moved = create(&directory, aside.as_c_str(), 2, mode, Publish::Link).unwrap();
+        let taken = create(&directory, path.as_c_str(), 1, mode, Publish::Link, false).unwrap();
+        let moved = create(&directory, aside.as_c_str(), 2, mode, Publish::Link, false).unwrap();
         assert_eq!(
             put_back(aside.as_c_str(), path.as_c_str()),
             Err(Errno::EXIST)

@@ -11,7 +11,8 @@ use rustix::fs::{self, AtFlags, FileType, Mode, OFlags};
 use rustix::io::{self as rio, Errno};
 
 use crate::raw::FUTEX_SHARED;
-use crate::{Error, FileId, Layout, Operation, RawSemaphore, VALUE_MAX};
+use crate::robust::record::{HeaderState, HEADER_OFFSET};
+use crate::{Error, FileId, Layout, Operation, RawSemaphore, ROBUST_FILE_LEN, VALUE_MAX};
 
 /// The kind of file at a semaphore's path.
 ///
@@ -88,18 +89,21 @@ impl FileKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Status {
-    /// A regular file of [`RawSemaphore::SIZE`] bytes with glibc's header:
+    /// A regular file of [`RawSemaphore::SIZE`] bytes with glibc's header,
+    /// or of [`ROBUST_FILE_LEN`](crate::ROBUST_FILE_LEN) bytes with a
+    /// robust semaphore's record after it:
     /// [`NamedSemaphore::open`](crate::NamedSemaphore::open) accepts it.
     Valid,
     /// Not a regular file (see [`SemaphoreInfo::kind`]).
     NotRegularFile,
-    /// A regular file whose size is not [`RawSemaphore::SIZE`]: a file made
+    /// A regular file whose size is neither of those: a file made
     /// by a process of the other word size, a temporary file being written,
     /// or something else entirely. Opening it would fail (glibc would map
     /// it, and raise `SIGBUS` on a file that is too short).
     WrongSize,
-    /// The right size, but the `private` field is not 128 or the value is
-    /// above [`VALUE_MAX`]: not something glibc or this crate wrote.
+    /// The right size, but the `private` field is not 128, the value is
+    /// above [`VALUE_MAX`], or a robust semaphore's record header is not
+    /// one this crate writes: not something glibc or this crate wrote.
     BadHeader,
     /// The file could not be opened or read (most often: no read
     /// permission); its value is unknown.
@@ -176,6 +180,9 @@ pub struct SemaphoreInfo {
     pub file_id: FileId,
     /// Whether it is a valid semaphore for this target.
     pub status: Status,
+    /// Whether it is a robust semaphore: its file holds a record of its
+    /// holders ([`holders`](crate::holders) lists them).
+    pub robust: bool,
     /// Whether this looks like a temporary file of glibc's or this crate's
     /// create step (`sem.` and six random letters and digits, and either
     /// shorter than a semaphore or still linked under a second name), rather than a
@@ -219,7 +226,15 @@ pub(super) fn inspect_file(
         return Ok(Some(info));
     }
     let mut bytes = [0u8; RawSemaphore::SIZE];
-    match read_exact_at(&fd, &mut bytes) {
+    let mut header = [0u8; 12];
+    let read = read_exact_at(&fd, &mut bytes, 0).and_then(|whole| {
+        if whole && info.size == ROBUST_FILE_LEN as u64 {
+            read_exact_at(&fd, &mut header, HEADER_OFFSET as u64)
+        } else {
+            Ok(whole)
+        }
+    });
+    match read {
         Ok(true) => {}
         // Truncated since the fstat.
         Ok(false) => {
@@ -234,17 +249,23 @@ pub(super) fn inspect_file(
     let image = decode(&bytes);
     info.value = Some(image.value);
     info.waiters = Some(image.waiters);
-    if image.private != FUTEX_SHARED || image.value > VALUE_MAX {
+    let record = if info.size == ROBUST_FILE_LEN as u64 {
+        HeaderState::of_bytes(&header)
+    } else {
+        HeaderState::Empty
+    };
+    info.robust = matches!(record, HeaderState::Robust(_));
+    if image.private != FUTEX_SHARED || image.value > VALUE_MAX || record == HeaderState::Corrupt {
         info.status = Status::BadHeader;
     }
     Ok(Some(info))
 }
 
-/// Fills `buf` from offset 0; `Ok(false)` if the file is shorter.
-fn read_exact_at(fd: impl AsFd, buf: &mut [u8]) -> Result<bool, Errno> {
+/// Fills `buf` from `offset`; `Ok(false)` if the file is shorter.
+pub(crate) fn read_exact_at(fd: impl AsFd, buf: &mut [u8], offset: u64) -> Result<bool, Errno> {
     let mut done = 0;
     while done < buf.len() {
-        match rio::pread(&fd, &mut buf[done..], done as u64) {
+        match rio::pread(&fd, &mut buf[done..], offset + done as u64) {
             Ok(0) => return Ok(false),
             Ok(n) => done += n,
             Err(Errno::INTR) => {}
@@ -261,7 +282,7 @@ pub(super) fn info_from_stat(st: &fs::Stat, name: &[u8]) -> SemaphoreInfo {
     let links = st.st_nlink as u64;
     let status = if kind != FileKind::Regular {
         Status::NotRegularFile
-    } else if size != RawSemaphore::SIZE as u64 {
+    } else if size != RawSemaphore::SIZE as u64 && size != ROBUST_FILE_LEN as u64 {
         Status::WrongSize
     } else {
         Status::Valid
@@ -277,6 +298,7 @@ pub(super) fn info_from_stat(st: &fs::Stat, name: &[u8]) -> SemaphoreInfo {
         links,
         file_id: FileId::of(st),
         status,
+        robust: false,
         temporary: kind == FileKind::Regular
             && looks_temporary(name)
             && (size < RawSemaphore::SIZE as u64 || links > 1),

@@ -4,6 +4,8 @@
 
 use core::time::Duration;
 
+use crate::futex::{self, WaitMode};
+use crate::robust::protocol;
 use crate::{Error, NamedSemaphore, Permit};
 
 impl NamedSemaphore {
@@ -30,6 +32,9 @@ impl NamedSemaphore {
     /// ```
     #[inline]
     pub fn acquire(&self) -> Result<(), Error> {
+        if let Some(taken) = self.robust_take(None, WaitMode::default(), false) {
+            return taken.map(|_| ()).map_err(self.failed());
+        }
         self.as_raw().acquire().map_err(self.failed())
     }
 
@@ -74,6 +79,12 @@ impl NamedSemaphore {
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
     pub fn acquire_timeout(&self, timeout: Duration) -> Result<bool, Error> {
+        if !timeout.is_zero() {
+            let deadline = futex::deadline_after(timeout);
+            if let Some(taken) = self.robust_take(deadline.as_ref(), WaitMode::default(), false) {
+                return taken.map_err(self.failed());
+            }
+        }
         self.as_raw()
             .acquire_timeout(timeout)
             .map_err(self.failed())
@@ -144,6 +155,9 @@ impl NamedSemaphore {
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
     pub fn access(&self) -> Result<Permit<'_>, Error> {
+        if let Some(taken) = self.robust_take(None, WaitMode::default(), true) {
+            return taken.map(|_| self.permit()).map_err(self.failed());
+        }
         self.as_raw().access().map_err(self.failed())
     }
 
@@ -164,6 +178,9 @@ impl NamedSemaphore {
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
     pub fn try_access(&self) -> Result<Option<Permit<'_>>, Error> {
+        if let Some(slot) = self.robust_slot() {
+            return Ok(protocol::take_once(self.as_raw(), slot).then(|| self.permit()));
+        }
         self.as_raw().try_access().map_err(self.failed())
     }
 
@@ -183,6 +200,15 @@ impl NamedSemaphore {
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
     pub fn access_timeout(&self, timeout: Duration) -> Result<Option<Permit<'_>>, Error> {
+        if self.is_robust() {
+            if timeout.is_zero() {
+                return self.try_access();
+            }
+            let deadline = futex::deadline_after(timeout);
+            if let Some(taken) = self.robust_take(deadline.as_ref(), WaitMode::default(), true) {
+                return Ok(taken.map_err(self.failed())?.then(|| self.permit()));
+            }
+        }
         self.as_raw().access_timeout(timeout).map_err(self.failed())
     }
 

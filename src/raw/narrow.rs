@@ -112,12 +112,52 @@ impl Image {
         // leaving waiter cleared the bit before we arrived, we see it and set
         // it again below.
         self.nwaiters.fetch_add(1, Acquire);
-        let result = self.wait_for_token(deadline, mode);
+        let result = self.wait_for_token(deadline, mode, true);
         self.finish();
         result
     }
 
-    fn wait_for_token(&self, deadline: Option<&Deadline>, mode: WaitMode) -> Result<bool, Error> {
+    /// Spins (as `acquire_slow` does before it registers) until a token is
+    /// available, without taking it: whether one was seen.
+    pub(crate) fn spin_available(&self) -> bool {
+        spin::spin(|| self.value.load(Relaxed) >> SHIFT != 0).is_none()
+    }
+
+    /// Sleeps as a registered waiter until the count is non-zero or
+    /// `deadline` passes, and takes no token: `Ok(true)` when one is
+    /// available (the caller then tries to take it), `Ok(false)` when the
+    /// deadline passed. For the robust mode, which marks its record between
+    /// the wait and the take.
+    ///
+    /// A registered waiter that leaves may have been the one a post woke;
+    /// when it leaves without a token while tokens remain and other waiters
+    /// are registered, it wakes one of them in its place.
+    #[cold]
+    pub(crate) fn wait_available(
+        &self,
+        deadline: Option<&Deadline>,
+        mode: WaitMode,
+    ) -> Result<bool, Error> {
+        // Acquire: as in `acquire_slow`.
+        self.nwaiters.fetch_add(1, Acquire);
+        let result = self.wait_for_token(deadline, mode, false);
+        self.finish();
+        if !matches!(result, Ok(true))
+            && self.value.load(Relaxed) >> SHIFT != 0
+            && self.nwaiters.load(Relaxed) != 0
+        {
+            futex::wake(&self.value, 1);
+        }
+        result
+    }
+
+    /// Waits until there is a token, and takes it if `take`.
+    fn wait_for_token(
+        &self,
+        deadline: Option<&Deadline>,
+        mode: WaitMode,
+        take: bool,
+    ) -> Result<bool, Error> {
         let mut v = self.value.load(Relaxed);
         loop {
             // Sleep until there is a token, with the waiter bit set before
@@ -140,6 +180,9 @@ impl Image {
                     Err(e) => return Err(super::wait_failed(e)),
                 }
                 v = self.value.load(Relaxed);
+            }
+            if !take {
+                return Ok(true);
             }
             match self
                 .value
@@ -174,24 +217,41 @@ impl Image {
 
     /// glibc `__new_sem_post`, generalised to `n` tokens in one atomic add.
     pub(crate) fn release_n(&self, n: u32) -> Result<(), Error> {
-        let mut v = self.value.load(Relaxed);
-        loop {
-            let count = v >> SHIFT;
+        self.post_with(|count| {
             // count <= VALUE_MAX always holds here: it is 31 bits wide.
             if n > VALUE_MAX - count {
                 return Err(super::overflow());
+            }
+            Ok(n)
+        })
+        .map(|_| ())
+    }
+
+    /// Adds as many tokens as `how_many(count)` says, in one atomic add, and
+    /// wakes as many waiters if the waiter bit is set; returns how many were
+    /// added. `how_many` never returns more than `VALUE_MAX - count`.
+    #[inline]
+    pub(crate) fn post_with(
+        &self,
+        how_many: impl Fn(u32) -> Result<u32, Error>,
+    ) -> Result<u32, Error> {
+        let mut v = self.value.load(Relaxed);
+        let n = loop {
+            let n = how_many(v >> SHIFT)?;
+            if n == 0 {
+                return Ok(0);
             }
             match self
                 .value
                 .compare_exchange_weak(v, v + (n << SHIFT), Release, Relaxed)
             {
-                Ok(_) => break,
+                Ok(_) => break n,
                 Err(now) => v = now,
             }
-        }
+        };
         if v & WAITERS_BIT != 0 {
             futex::wake(&self.value, n);
         }
-        Ok(())
+        Ok(n)
     }
 }

@@ -5,6 +5,8 @@ use core::fmt;
 use core::time::Duration;
 
 use super::RawSemaphore;
+use crate::robust::protocol;
+use crate::robust::record::Slot;
 use crate::Error;
 
 impl RawSemaphore {
@@ -30,7 +32,7 @@ impl RawSemaphore {
     /// ```
     pub fn access(&self) -> Result<Permit<'_>, Error> {
         self.acquire()?;
-        Ok(Permit { sem: self })
+        Ok(Permit::new(self, None))
     }
 
     /// A [`Permit`] if a token is available now, else `None`; never blocks.
@@ -53,7 +55,7 @@ impl RawSemaphore {
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
     pub fn try_access(&self) -> Result<Option<Permit<'_>>, Error> {
-        Ok(self.try_acquire()?.then(|| Permit { sem: self }))
+        Ok(self.try_acquire()?.then(|| Permit::new(self, None)))
     }
 
     /// A [`Permit`] if a token becomes available within `timeout`, else
@@ -85,7 +87,9 @@ impl RawSemaphore {
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
     pub fn access_timeout(&self, timeout: Duration) -> Result<Option<Permit<'_>>, Error> {
-        Ok(self.acquire_timeout(timeout)?.then(|| Permit { sem: self }))
+        Ok(self
+            .acquire_timeout(timeout)?
+            .then(|| Permit::new(self, None)))
     }
 }
 
@@ -121,6 +125,16 @@ impl RawSemaphore {
 #[must_use = "if unused the permit is released at once"]
 pub struct Permit<'a> {
     sem: &'a RawSemaphore,
+    /// The robust holder's slot that records the token, if any.
+    slot: Option<&'a Slot>,
+}
+
+impl<'a> Permit<'a> {
+    /// A permit for a token just taken from `sem` (and recorded in `slot`
+    /// by a robust handle).
+    pub(crate) fn new(sem: &'a RawSemaphore, slot: Option<&'a Slot>) -> Self {
+        Permit { sem, slot }
+    }
 }
 
 impl Permit<'_> {
@@ -138,6 +152,9 @@ impl Permit<'_> {
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
     pub fn forget(self) {
+        if let Some(slot) = self.slot {
+            protocol::forget(slot);
+        }
         core::mem::forget(self);
     }
 }
@@ -147,7 +164,10 @@ impl Drop for Permit<'_> {
         // A permit's token came from this semaphore, so the release can only
         // overflow if other parties released tokens they never took; there is
         // nothing better to do with that error in a destructor.
-        let _ = self.sem.release();
+        let _ = match self.slot {
+            Some(slot) => protocol::give(self.sem, slot),
+            None => self.sem.release(),
+        };
     }
 }
 

@@ -130,22 +130,7 @@ impl Image {
         else {
             return Ok(true);
         };
-        // Register as a waiter. Wrapping arithmetic on the high half only.
-        let mut d = self
-            .data
-            .fetch_add(ONE_WAITER, Relaxed)
-            .wrapping_add(ONE_WAITER);
-        // A corrupt count of 2^32 - 1 wraps to 0 as we register, and posters
-        // would never wake us. Register twice then, so that the count is
-        // non-zero while we wait; both come off as we leave.
-        let mut registered = ONE_WAITER;
-        if d >> 32 == 0 {
-            registered += ONE_WAITER;
-            d = self
-                .data
-                .fetch_add(ONE_WAITER, Relaxed)
-                .wrapping_add(ONE_WAITER);
-        }
+        let (mut d, registered) = self.register();
         loop {
             if d & VALUE_MASK == 0 {
                 match futex::wait(self.word(), 0, deadline, mode) {
@@ -171,29 +156,108 @@ impl Image {
         }
     }
 
+    /// Registers as a waiter: the word after registering, and how much was
+    /// added to the waiter half (to take off again when leaving).
+    fn register(&self) -> (u64, u64) {
+        // Wrapping arithmetic on the high half only.
+        let d = self
+            .data
+            .fetch_add(ONE_WAITER, Relaxed)
+            .wrapping_add(ONE_WAITER);
+        // A corrupt count of 2^32 - 1 wraps to 0 as we register, and posters
+        // would never wake us. Register twice then, so that the count is
+        // non-zero while we wait; both come off as we leave.
+        if d >> 32 != 0 {
+            return (d, ONE_WAITER);
+        }
+        let d = self
+            .data
+            .fetch_add(ONE_WAITER, Relaxed)
+            .wrapping_add(ONE_WAITER);
+        (d, 2 * ONE_WAITER)
+    }
+
+    /// Spins (as `acquire_slow` does before it registers) until a token is
+    /// available, without taking it: whether one was seen.
+    pub(crate) fn spin_available(&self) -> bool {
+        spin::spin(|| self.data.load(Relaxed) & VALUE_MASK != 0).is_none()
+    }
+
+    /// Sleeps as a registered waiter until the value is non-zero or
+    /// `deadline` passes, and takes no token: `Ok(true)` when one is
+    /// available (the caller then tries to take it), `Ok(false)` when the
+    /// deadline passed. For the robust mode, which marks its record between
+    /// the wait and the take.
+    ///
+    /// A registered waiter that leaves may have been the one a post woke;
+    /// when it leaves without a token while tokens remain and other waiters
+    /// are registered, it wakes one of them in its place.
+    #[cold]
+    pub(crate) fn wait_available(
+        &self,
+        deadline: Option<&Deadline>,
+        mode: WaitMode,
+    ) -> Result<bool, Error> {
+        let (mut d, registered) = self.register();
+        loop {
+            if d & VALUE_MASK != 0 {
+                self.data.fetch_sub(registered, Relaxed);
+                return Ok(true);
+            }
+            let outcome = futex::wait(self.word(), 0, deadline, mode);
+            if !matches!(outcome, Ok(Wait::Retry)) {
+                let left = self
+                    .data
+                    .fetch_sub(registered, Relaxed)
+                    .wrapping_sub(registered);
+                if left & VALUE_MASK != 0 && left >> 32 != 0 {
+                    futex::wake(self.word(), 1);
+                }
+                return outcome.map(|_| false).map_err(super::wait_failed);
+            }
+            d = self.data.load(Relaxed);
+        }
+    }
+
     /// glibc `__new_sem_post`, generalised to `n` tokens in one atomic add.
     pub(crate) fn release_n(&self, n: u32) -> Result<(), Error> {
-        let mut d = self.data.load(Relaxed);
-        loop {
-            let value = (d & VALUE_MASK) as u32;
+        self.post_with(|value| {
             // `>` rather than glibc's `==`: a corrupt value above the maximum
             // must not be incremented towards a carry into nwaiters.
             if value > VALUE_MAX || n > VALUE_MAX - value {
                 return Err(super::overflow());
+            }
+            Ok(n)
+        })
+        .map(|_| ())
+    }
+
+    /// Adds as many tokens as `how_many(value)` says, in one atomic add, and
+    /// wakes as many registered waiters; returns how many were added.
+    #[inline]
+    pub(crate) fn post_with(
+        &self,
+        how_many: impl Fn(u32) -> Result<u32, Error>,
+    ) -> Result<u32, Error> {
+        let mut d = self.data.load(Relaxed);
+        let n = loop {
+            let n = how_many((d & VALUE_MASK) as u32)?;
+            if n == 0 {
+                return Ok(0);
             }
             // Release: the waiter that takes the token sees our prior writes.
             match self
                 .data
                 .compare_exchange_weak(d, d + u64::from(n), Release, Relaxed)
             {
-                Ok(_) => break,
+                Ok(_) => break n,
                 Err(now) => d = now,
             }
-        }
+        };
         let waiters = (d >> 32) as u32;
         if waiters > 0 {
             futex::wake(self.word(), n.min(waiters));
         }
-        Ok(())
+        Ok(n)
     }
 }

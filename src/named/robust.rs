@@ -1,0 +1,195 @@
+//! The robust mode of a [`NamedSemaphore`]: making a handle a holder,
+//! [`recover`](NamedSemaphore::recover), [`holders`](NamedSemaphore::holders)
+//! and the waits of a robust handle. The record, beacons and recovery
+//! themselves are in `robust.rs` and `robust/`.
+
+use core::time::Duration;
+
+use rustix::io::Errno;
+
+use crate::futex::{Deadline, WaitMode};
+use crate::robust::record::{corrupt, HeaderState, Slot, RECORD_LEN};
+use crate::robust::{recover, Holders, Recovery, Registration, Scope};
+use crate::{Error, ErrorKind, NamedSemaphore, Operation, Permit};
+
+fn not_robust() -> Error {
+    Error::new(ErrorKind::NotRobust, Errno::OPNOTSUPP, "")
+}
+
+impl NamedSemaphore {
+    /// Makes this handle a holder of its semaphore (the open path of
+    /// [`OpenOptions::robust`](crate::OpenOptions::robust)): completes the
+    /// record of a plain semaphore's file that was extended for one, with
+    /// `limit` as its limit, then registers.
+    pub(crate) fn make_robust(&mut self, limit: u32, period: Duration) -> Result<(), Error> {
+        if cfg!(not(target_has_atomic = "64")) {
+            return Err(Error::new(
+                ErrorKind::NotRobust,
+                Errno::OPNOTSUPP,
+                "robust mode needs 64-bit atomics",
+            ));
+        }
+        let record = self.map.record().ok_or_else(not_robust)?;
+        match record.header.state() {
+            HeaderState::Robust(_) => {}
+            HeaderState::Empty | HeaderState::Upgrading(_) => {
+                record.header.upgrade(limit)?;
+            }
+            HeaderState::Corrupt => return Err(corrupt("robust record header is not valid")),
+        }
+        self.register(period)
+    }
+
+    /// Registers this handle in its record.
+    pub(crate) fn register(&mut self, period: Duration) -> Result<(), Error> {
+        let record = self.map.record().ok_or_else(not_robust)?;
+        let registration =
+            Registration::register(self.map.sem(), record, &self.dir, self.map.access(), period)?;
+        self.robust = Some(registration);
+        Ok(())
+    }
+
+    /// The drop's part: gives back what this handle's slot still records
+    /// and frees it (unless a forked child still holds the handle).
+    pub(super) fn unregister(&mut self) {
+        let Some(registration) = self.robust.take() else {
+            return;
+        };
+        if let Some(record) = self.map.record() {
+            registration.close(self.map.sem(), record, &self.dir);
+        }
+    }
+
+    /// Whether this handle is robust: its tokens are recorded and come back
+    /// if the process dies holding them ([`OpenOptions::robust`]).
+    ///
+    /// [`OpenOptions::robust`]: crate::OpenOptions::robust
+    ///
+    /// ```
+    /// use named_semaphores::{Existence, NamedSemaphore};
+    /// # let name = format!("doc-is-robust-{}", std::process::id());
+    ///
+    /// let robust = NamedSemaphore::options()
+    ///     .robust(true)
+    ///     .existence(Existence::CreateNew)
+    ///     .open(&name)?;
+    /// let plain = NamedSemaphore::open(&name)?; // the same semaphore
+    /// assert!(robust.is_robust() && !plain.is_robust());
+    /// # Ok::<(), named_semaphores::Error>(())
+    /// ```
+    #[must_use]
+    pub fn is_robust(&self) -> bool {
+        self.robust.is_some()
+    }
+
+    /// Gives back the tokens of every dead holder of this robust semaphore,
+    /// now, and says what it did. Any handle of a semaphore with a record
+    /// may call it, robust or not; robust handles also do it by themselves
+    /// before they sleep and every check period while they wait.
+    ///
+    /// A holder is dead when no process holds its beacon's lock: it exited,
+    /// was killed, or `exec`ed another program. A stopped process, or a
+    /// parent whose forked child still holds the handle, is alive. A dead
+    /// holder's tokens come back once, however many processes recover at the
+    /// same moment; tokens it was moving as it died are reported as
+    /// uncertain and not given back.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotRobust`] if the semaphore has no record;
+    /// [`ErrorKind::CorruptRecord`] if its header is not one this crate
+    /// writes (nothing is given back).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use named_semaphores::{Existence, NamedSemaphore};
+    /// # let name = format!("doc-recover-{}", std::process::id());
+    ///
+    /// let sem = NamedSemaphore::options()
+    ///     .robust(true)
+    ///     .initial_value(1)
+    ///     .existence(Existence::CreateNew)
+    ///     .open(&name)?;
+    /// let other = NamedSemaphore::options().robust(true).open(&name)?;
+    /// other.access()?.forget(); // with `forget`, the token is not recorded
+    /// core::mem::forget(other.access_timeout(core::time::Duration::ZERO)?);
+    /// drop(other);
+    /// assert_eq!(sem.recover()?.tokens, 0); // nobody died
+    /// # Ok::<(), named_semaphores::Error>(())
+    /// ```
+    pub fn recover(&self) -> Result<Recovery, Error> {
+        let record = self.map.record().ok_or_else(not_robust);
+        let own = self.robust.as_ref().map_or(0, Registration::id);
+        record
+            .and_then(|record| recover(self.map.sem(), record, &self.dir, own, Scope::All))
+            .map_err(|e| e.on(Operation::Recover, self.name_bytes()))
+    }
+
+    /// The holders recorded in this robust semaphore's record, read now:
+    /// each with the tokens it holds and whether it lives. Any handle of a
+    /// semaphore with a record may call it.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotRobust`] if the semaphore has no record;
+    /// [`ErrorKind::CorruptRecord`] if its header is not one this crate
+    /// writes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use named_semaphores::{Existence, Liveness, NamedSemaphore};
+    /// # let name = format!("doc-holders-method-{}", std::process::id());
+    ///
+    /// let sem = NamedSemaphore::options()
+    ///     .robust(true)
+    ///     .initial_value(2)
+    ///     .existence(Existence::CreateNew)
+    ///     .open(&name)?;
+    /// let _a = sem.access()?;
+    /// let _b = sem.access()?;
+    /// let me = sem.holders()?.next().expect("this handle");
+    /// assert_eq!((me.tokens, me.liveness), (2, Liveness::Alive));
+    /// # Ok::<(), named_semaphores::Error>(())
+    /// ```
+    pub fn holders(&self) -> Result<Holders, Error> {
+        let record = self
+            .map
+            .record()
+            .ok_or_else(not_robust)
+            .map_err(|e| e.on(Operation::Inspect, self.name_bytes()))?;
+        let mut bytes = [0u8; RECORD_LEN];
+        record.copy_to(&mut bytes);
+        Holders::from_bytes(bytes, self.dir.clone())
+            .map_err(|e| e.on(Operation::Inspect, self.name_bytes()))
+    }
+
+    /// This handle's slot, if it is robust.
+    #[inline]
+    pub(crate) fn robust_slot(&self) -> Option<&Slot> {
+        Some(self.robust.as_ref()?.slot(self.map.record()?))
+    }
+
+    /// A permit for a token just taken by this handle (and recorded in its
+    /// slot if it is robust).
+    #[inline]
+    pub(crate) fn permit(&self) -> Permit<'_> {
+        Permit::new(self.map.sem(), self.robust_slot())
+    }
+
+    /// A robust handle's take: `None` for a plain handle. `recorded` says
+    /// whether the token goes into this handle's slot (a permit) or is
+    /// handed on (a bare acquire).
+    #[inline]
+    pub(crate) fn robust_take(
+        &self,
+        deadline: Option<&Deadline>,
+        mode: WaitMode,
+        recorded: bool,
+    ) -> Option<Result<bool, Error>> {
+        let registration = self.robust.as_ref()?;
+        let record = self.map.record()?;
+        Some(registration.take(self.map.sem(), record, &self.dir, deadline, mode, recorded))
+    }
+}

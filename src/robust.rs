@@ -1,0 +1,213 @@
+//! Robust mode: the tokens a holder takes come back when it dies.
+//!
+//! A robust semaphore's file holds, after glibc's `sem_t`, a record of its
+//! holders (`robust/record.rs`): one slot per robust handle, counting the
+//! tokens it holds. Each robust handle holds a lock on a beacon file that
+//! the kernel releases when the handle's last descriptor closes
+//! (`robust/beacon.rs`); every token it takes or gives back updates its slot
+//! around the one compare-and-swap on the value (`robust/protocol.rs`); and
+//! whoever finds a slot whose beacon nobody holds gives back what it
+//! records, exactly once (`robust/recover.rs`). Listings of the holders are
+//! in `robust/holders.rs`.
+//!
+//! This file holds a handle's [`Registration`] (its slot and beacon), the
+//! blocking take that checks for dead holders before it sleeps and every
+//! check period while it waits, and the drop.
+
+use core::time::Duration;
+
+use crate::futex::{self, Deadline, WaitMode};
+use crate::name::Directory;
+use crate::{Error, ErrorKind, RawSemaphore};
+
+mod beacon;
+mod holders;
+pub(crate) mod protocol;
+pub(crate) mod record;
+mod recover;
+
+pub(crate) use beacon::Access;
+use beacon::{Beacon, Probe};
+pub use holders::{holders, holders_in, Holder, Holders, Liveness};
+pub use record::{HolderFlags, RecordFlags, ROBUST_FILE_LEN};
+use record::{Record, Slot};
+pub use recover::Recovery;
+pub(crate) use recover::{recover, Scope};
+
+/// How often a blocked robust waiter checks for dead holders, unless
+/// [`OpenOptions::check_period`](crate::OpenOptions::check_period) says
+/// otherwise.
+pub(crate) const DEFAULT_CHECK_PERIOD: Duration = Duration::from_millis(100);
+
+/// The shortest check period: a waiter wakes at most this often.
+pub(crate) const MIN_CHECK_PERIOD: Duration = Duration::from_millis(1);
+
+/// A robust handle's place in the record: its slot and its beacon.
+#[derive(Debug)]
+pub(crate) struct Registration {
+    beacon: Beacon,
+    slot: usize,
+    period: Duration,
+}
+
+impl Registration {
+    /// Makes this handle a holder of the semaphore whose record is
+    /// `record`: a new beacon, locked, and a free slot claimed for it. When
+    /// every slot is taken, dead holders are recovered first to free some.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::RecordFull`] if no slot is free even then;
+    /// [`ErrorKind::CorruptRecord`] for a bad header; what creating the
+    /// beacon file gives.
+    pub(crate) fn register(
+        sem: &RawSemaphore,
+        record: &Record,
+        dir: &Directory,
+        access: Access,
+        period: Duration,
+    ) -> Result<Registration, Error> {
+        record.header.limit()?;
+        let pid = rustix::process::getpid().as_raw_nonzero().get() as u32;
+        let pid_ns = pid_namespace();
+        let beacon = Beacon::create(dir, access)?;
+        for attempt in 0..2 {
+            if let Some(slot) =
+                (0..record.slots.len()).find(|&i| record.slots[i].claim(beacon.id(), pid, pid_ns))
+            {
+                beacon.share(access);
+                return Ok(Registration {
+                    beacon,
+                    slot,
+                    period: period.max(MIN_CHECK_PERIOD),
+                });
+            }
+            if attempt == 0 {
+                recover(sem, record, dir, beacon.id(), Scope::All)?;
+            }
+        }
+        let id = beacon.close();
+        if let Probe::Dead(lock) = beacon::probe(dir, id, true) {
+            lock.remove(dir, id);
+        }
+        Err(Error::new(
+            ErrorKind::RecordFull,
+            rustix::io::Errno::NOSPC,
+            "every holder slot is taken",
+        ))
+    }
+
+    /// This handle's slot.
+    #[inline]
+    pub(crate) fn slot<'r>(&self, record: &'r Record) -> &'r Slot {
+        &record.slots[self.slot]
+    }
+
+    /// This handle's beacon id.
+    pub(crate) fn id(&self) -> u64 {
+        self.beacon.id()
+    }
+
+    /// How often a blocked take checks for dead holders.
+    pub(crate) fn period(&self) -> Duration {
+        self.period
+    }
+
+    /// Takes a token and records it in the slot (unless `recorded` is
+    /// false: a bare acquire, whose token is handed on), sleeping until one
+    /// comes or until `deadline` (on the clock `mode` says) passes:
+    /// `Ok(false)` then.
+    ///
+    /// Before it first sleeps it recovers dead holders that hold tokens,
+    /// and while it waits it recovers every dead holder once per check
+    /// period, sleeping no longer than a period at a time.
+    ///
+    /// # Errors
+    ///
+    /// As for [`RawSemaphore::acquire_interruptible`].
+    pub(crate) fn take(
+        &self,
+        sem: &RawSemaphore,
+        record: &Record,
+        dir: &Directory,
+        deadline: Option<&Deadline>,
+        mode: WaitMode,
+        recorded: bool,
+    ) -> Result<bool, Error> {
+        let slot = self.slot(record);
+        let take_once = || {
+            if recorded {
+                protocol::take_once(sem, slot)
+            } else {
+                sem.take_now()
+            }
+        };
+        if take_once() {
+            return Ok(true);
+        }
+        if sem.spin_available() && take_once() {
+            return Ok(true);
+        }
+        let mut scope = Scope::Holding;
+        let mut next_check: Option<Deadline> = None;
+        loop {
+            let now = futex::now_on(mode.realtime);
+            if next_check.map_or(true, |at| !futex::earlier(&now, &at)) {
+                // A corrupt record only stops recoveries, never a wait.
+                let _ = recover(sem, record, dir, self.id(), scope);
+                scope = Scope::All;
+                next_check = futex::add(now, self.period);
+                if take_once() {
+                    return Ok(true);
+                }
+            }
+            if let Some(end) = deadline {
+                if !futex::earlier(&now, end) {
+                    return Ok(take_once());
+                }
+            }
+            let until = match (deadline, next_check.as_ref()) {
+                (Some(end), Some(check)) if futex::earlier(end, check) => Some(end),
+                (_, Some(check)) => Some(check),
+                (end, None) => end,
+            };
+            if sem.wait_available(until, mode)? && take_once() {
+                return Ok(true);
+            }
+        }
+    }
+
+    /// The handle's drop: closes the beacon, and if no forked child still
+    /// holds it, gives back what the slot still records (tokens of permits
+    /// that were `mem::forget`ed), frees the slot and removes the beacon.
+    pub(crate) fn close(self, sem: &RawSemaphore, record: &Record, dir: &Directory) {
+        let slot = &record.slots[self.slot];
+        slot.state.fetch_or(
+            record::flag_bits(HolderFlags::CLOSING),
+            crate::sync::Ordering::Relaxed,
+        );
+        let id = self.beacon.close();
+        match beacon::probe(dir, id, true) {
+            Probe::Dead(lock) => {
+                if let Ok(limit) = record.header.limit() {
+                    recover::recover_slot(sem, &record.header, slot, id, limit, lock, dir);
+                }
+            }
+            // A forked child keeps the holder alive: its death (or drop)
+            // finishes the job. Unknown: someone removed our beacon; its
+            // tokens cannot be told apart from a live fork's.
+            Probe::Alive | Probe::Unknown(_) => {
+                slot.state.fetch_and(
+                    !record::flag_bits(HolderFlags::CLOSING),
+                    crate::sync::Ordering::Relaxed,
+                );
+            }
+        }
+    }
+}
+
+/// The inode of this process's PID namespace, 0 if `/proc` cannot tell.
+#[allow(clippy::unnecessary_cast)] // st_ino's width differs by target
+fn pid_namespace() -> u64 {
+    rustix::fs::stat(c"/proc/self/ns/pid").map_or(0, |st| st.st_ino as u64)
+}

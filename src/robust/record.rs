@@ -1,0 +1,499 @@
+//! The record of a robust semaphore's holders: its layout in the semaphore
+//! file, after glibc's `sem_t`, and the checks every read of it makes.
+//!
+//! ```text
+//! offset 0     sem_t (RawSemaphore::SIZE bytes), then zeros: glibc's part
+//! offset 64    header
+//!   64  u64  ident      MAGIC ("NSRB") | VERSION << 32 | SLOTS << 48
+//!   72  u32  limit      bit 31 set once recorded; bits 0..31: the limit
+//!   76  u32  flags      RecordFlags
+//!   80  u32  uncertain  tokens recoveries reported uncertain (saturating)
+//!   84  u32  reserved
+//!   88  u64  recovered  tokens recoveries gave back (wrapping)
+//!   96..128  reserved, zero
+//! offset 128   SLOTS holder slots of 32 bytes
+//!   +0  u64  beacon     the holder's beacon id; 0 = free
+//!   +8  u64  state      tokens (u32) | pending << 32 (u16) | flags << 48 (u16)
+//!   +16 u32  pid        for display only
+//!   +20 u32  reserved
+//!   +24 u64  pid_ns     inode of the holder's PID namespace, display only
+//! ROBUST_FILE_LEN (4096)
+//! ```
+//!
+//! Every field is an atomic word in the host's byte order (a semaphore is
+//! shared by processes of one machine). Anyone who can write the semaphore
+//! can write these bytes, so nothing here is trusted: [`Header::limit`]
+//! refuses a header this crate did not write, and [`SlotState::check`] a
+//! slot that claims more tokens than the limit.
+
+use crate::sync::{AtomicU32, AtomicU64, Ordering::*};
+use crate::{Error, ErrorKind, RawSemaphore, VALUE_MAX};
+use rustix::io::Errno;
+
+/// The size of a robust semaphore's file: glibc's `sem_t`, then the record
+/// of its holders. One page on most targets; glibc maps only the first
+/// `sizeof(sem_t)` bytes of a semaphore file and never checks its size, so
+/// glibc programs share a robust semaphore unchanged.
+pub const ROBUST_FILE_LEN: usize = 4096;
+
+/// Where the header starts (the record as a whole: [`Record`]).
+pub(crate) const HEADER_OFFSET: usize = 64;
+/// Where the first slot starts.
+pub(crate) const SLOTS_OFFSET: usize = 128;
+/// The size of one slot.
+pub(crate) const SLOT_LEN: usize = 32;
+/// How many holders one record has room for.
+pub(crate) const SLOTS: usize = (ROBUST_FILE_LEN - SLOTS_OFFSET) / SLOT_LEN;
+
+/// `"NSRB"` as the header's first four bytes on a little-endian machine.
+const MAGIC: u32 = u32::from_le_bytes(*b"NSRB");
+/// The record format's version.
+const VERSION: u16 = 1;
+/// The header's first word as this version writes it.
+pub(crate) const IDENT: u64 = MAGIC as u64 | (VERSION as u64) << 32 | (SLOTS as u64) << 48;
+/// The bit of the limit word that says the limit is recorded.
+const LIMIT_SET: u32 = 1 << 31;
+
+/// One token in a slot's state word.
+pub(crate) const TOKEN: u64 = 1;
+/// One operation in flight in a slot's state word.
+pub(crate) const PENDING: u64 = 1 << 32;
+/// Where a slot's flags sit in its state word.
+const FLAGS_SHIFT: u32 = 48;
+
+bitflags::bitflags! {
+    /// What a holder's slot says about it besides its counts
+    /// ([`Holder::flags`](crate::Holder::flags)).
+    ///
+    /// ```
+    /// use named_semaphores::HolderFlags;
+    ///
+    /// let flags = HolderFlags::CLOSING;
+    /// assert_eq!(format!("{flags:?}"), "HolderFlags(CLOSING)");
+    /// ```
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub struct HolderFlags: u16 {
+        /// The handle gave back a token its slot did not show as held
+        /// (a permit that crossed a `fork`, or a slot someone else wrote).
+        const UNRECORDED_RELEASE = 1 << 0;
+        /// The handle is being dropped: it is giving back what its slot
+        /// still holds.
+        const CLOSING = 1 << 1;
+        /// A recovery of this (dead) holder is giving back its tokens. A
+        /// recovery that finds this flag knows an earlier one died in the
+        /// middle, and reports the tokens as uncertain instead of giving
+        /// them back a second time.
+        const RECOVERING = 1 << 2;
+    }
+}
+
+bitflags::bitflags! {
+    /// What the record of a robust semaphore says about its history
+    /// ([`Holders::flags`](crate::Holders::flags)).
+    ///
+    /// ```
+    /// use named_semaphores::RecordFlags;
+    ///
+    /// assert!(RecordFlags::default().is_empty());
+    /// assert_eq!(format!("{:?}", RecordFlags::UPGRADED), "RecordFlags(UPGRADED)");
+    /// ```
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub struct RecordFlags: u32 {
+        /// The record was added to a semaphore created without one: its
+        /// limit is the initial value the first robust opener gave.
+        const UPGRADED = 1 << 0;
+        /// A recovery met a slot claiming more tokens than the limit, and
+        /// left it alone.
+        const CORRUPT_SLOT = 1 << 1;
+        /// A recovery gave back fewer tokens than a dead holder's slot
+        /// recorded, because more would have raised the value above the
+        /// limit.
+        const CAPPED = 1 << 2;
+    }
+}
+
+/// The record's header.
+#[repr(C)]
+pub(crate) struct Header {
+    ident: AtomicU64,
+    limit: AtomicU32,
+    flags: AtomicU32,
+    uncertain: AtomicU32,
+    reserved: AtomicU32,
+    recovered: AtomicU64,
+    zero: [AtomicU64; 4],
+}
+
+/// One holder's slot.
+#[repr(C)]
+pub(crate) struct Slot {
+    pub(crate) beacon: AtomicU64,
+    pub(crate) state: AtomicU64,
+    pub(crate) pid: AtomicU32,
+    reserved: AtomicU32,
+    pub(crate) pid_ns: AtomicU64,
+}
+
+/// The record: the file from [`HEADER_OFFSET`] to its end.
+#[repr(C)]
+pub(crate) struct Record {
+    pub(crate) header: Header,
+    pub(crate) slots: [Slot; SLOTS],
+}
+
+// The Rust structs are the file's layout (not under the model checker,
+// whose atomics are larger).
+#[cfg(not(loom))]
+const _: () = {
+    assert!(core::mem::size_of::<Header>() == SLOTS_OFFSET - HEADER_OFFSET);
+    assert!(core::mem::size_of::<Slot>() == SLOT_LEN);
+    assert!(core::mem::size_of::<Record>() == ROBUST_FILE_LEN - HEADER_OFFSET);
+    assert!(RawSemaphore::SIZE <= HEADER_OFFSET);
+    assert!(SLOTS == 124);
+};
+
+/// What a header says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HeaderState {
+    /// A complete record with this limit.
+    Robust(u32),
+    /// All zero: a plain semaphore's file being given a record.
+    Empty,
+    /// The limit is recorded, the ident not yet: an upgrade half done.
+    Upgrading(u32),
+    /// Anything else.
+    Corrupt,
+}
+
+impl HeaderState {
+    /// Classifies the header's first two fields.
+    pub(crate) fn of(ident: u64, limit: u32) -> HeaderState {
+        let value = limit & !LIMIT_SET;
+        let set = limit & LIMIT_SET != 0 && value <= VALUE_MAX;
+        match (ident, limit) {
+            (IDENT, _) if set => HeaderState::Robust(value),
+            (0, 0) => HeaderState::Empty,
+            (0, _) if set => HeaderState::Upgrading(value),
+            _ => HeaderState::Corrupt,
+        }
+    }
+
+    /// Classifies a header read as bytes (the first 12 bytes of it).
+    pub(crate) fn of_bytes(header: &[u8]) -> HeaderState {
+        let ident = header.get(0..8).and_then(|b| b.try_into().ok());
+        let limit = header.get(8..12).and_then(|b| b.try_into().ok());
+        match (ident, limit) {
+            (Some(i), Some(l)) => HeaderState::of(u64::from_ne_bytes(i), u32::from_ne_bytes(l)),
+            _ => HeaderState::Corrupt,
+        }
+    }
+}
+
+/// The error for a record this crate did not write.
+#[cold]
+pub(crate) fn corrupt(detail: &'static str) -> Error {
+    Error::new(ErrorKind::CorruptRecord, Errno::UCLEAN, detail)
+}
+
+impl Header {
+    /// The limit of a complete record.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::CorruptRecord`] if the header is not a complete record
+    /// this version wrote.
+    pub(crate) fn limit(&self) -> Result<u32, Error> {
+        match self.state() {
+            HeaderState::Robust(limit) => Ok(limit),
+            _ => Err(corrupt("robust record header is not valid")),
+        }
+    }
+
+    pub(crate) fn state(&self) -> HeaderState {
+        // Acquire: pairs with the Release that completed the header.
+        let ident = self.ident.load(Acquire);
+        HeaderState::of(ident, self.limit.load(Relaxed))
+    }
+
+    /// Completes the record of a plain semaphore whose file was just
+    /// extended to [`ROBUST_FILE_LEN`] (zeros): records `limit` unless a
+    /// concurrent upgrade recorded another first, then the ident. Every
+    /// upgrader agrees on the first limit recorded. Returns the limit.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::CorruptRecord`] if the header holds anything else.
+    pub(crate) fn upgrade(&self, limit: u32) -> Result<u32, Error> {
+        let limit = limit.min(VALUE_MAX);
+        match self
+            .limit
+            .compare_exchange(0, limit | LIMIT_SET, AcqRel, Acquire)
+        {
+            Ok(_) => {
+                self.flags.fetch_or(RecordFlags::UPGRADED.bits(), Relaxed);
+            }
+            Err(seen) if seen & LIMIT_SET != 0 => {}
+            Err(_) => return Err(corrupt("robust record header is not valid")),
+        }
+        // Release: whoever sees the ident sees the limit and flags.
+        match self.ident.compare_exchange(0, IDENT, Release, Relaxed) {
+            Ok(_) | Err(IDENT) => self.limit(),
+            Err(_) => Err(corrupt("robust record header is not valid")),
+        }
+    }
+
+    pub(crate) fn add_flags(&self, flags: RecordFlags) {
+        self.flags.fetch_or(flags.bits(), Relaxed);
+    }
+
+    /// Counts what one recovery gave back and left uncertain.
+    pub(crate) fn count_recovery(&self, tokens: u32, uncertain: u32) {
+        if uncertain > 0 {
+            let mut old = self.uncertain.load(Relaxed);
+            while let Err(now) = self.uncertain.compare_exchange_weak(
+                old,
+                old.saturating_add(uncertain),
+                Relaxed,
+                Relaxed,
+            ) {
+                old = now;
+            }
+        }
+        self.recovered.fetch_add(u64::from(tokens), Relaxed);
+    }
+}
+
+/// Writes the header of a new robust semaphore whose limit (initial value)
+/// is `limit` into `file`, the image of the whole file.
+pub(crate) fn write_new_header(file: &mut [u8; ROBUST_FILE_LEN], limit: u32) {
+    let at = HEADER_OFFSET;
+    file[at..at + 8].copy_from_slice(&IDENT.to_ne_bytes());
+    file[at + 8..at + 12].copy_from_slice(&(limit.min(VALUE_MAX) | LIMIT_SET).to_ne_bytes());
+}
+
+/// The size of the record: the file from [`HEADER_OFFSET`] to its end.
+pub(crate) const RECORD_LEN: usize = ROBUST_FILE_LEN - HEADER_OFFSET;
+
+impl Record {
+    /// The record's bytes as they are now, each word read atomically (the
+    /// words are not read at one instant).
+    pub(crate) fn copy_to(&self, out: &mut [u8; RECORD_LEN]) {
+        let h = &self.header;
+        let mut put = |at: usize, bytes: &[u8]| out[at..at + bytes.len()].copy_from_slice(bytes);
+        put(0, &h.ident.load(Acquire).to_ne_bytes());
+        put(8, &h.limit.load(Relaxed).to_ne_bytes());
+        put(12, &h.flags.load(Relaxed).to_ne_bytes());
+        put(16, &h.uncertain.load(Relaxed).to_ne_bytes());
+        put(24, &h.recovered.load(Relaxed).to_ne_bytes());
+        for (i, slot) in self.slots.iter().enumerate() {
+            let at = SLOTS_OFFSET - HEADER_OFFSET + i * SLOT_LEN;
+            put(at, &slot.beacon.load(Acquire).to_ne_bytes());
+            put(at + 8, &slot.state.load(Relaxed).to_ne_bytes());
+            put(at + 16, &slot.pid.load(Relaxed).to_ne_bytes());
+            put(at + 24, &slot.pid_ns.load(Relaxed).to_ne_bytes());
+        }
+    }
+}
+
+/// The header's fields, read from a record's bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct HeaderCopy {
+    pub(crate) state: HeaderState,
+    pub(crate) flags: RecordFlags,
+    pub(crate) uncertain: u32,
+    pub(crate) recovered: u64,
+}
+
+impl HeaderCopy {
+    pub(crate) fn of_bytes(record: &[u8]) -> HeaderCopy {
+        let word = |at: usize, len: usize| {
+            let mut b = [0u8; 8];
+            if let Some(src) = record.get(at..at + len) {
+                b[..len].copy_from_slice(src);
+            }
+            b
+        };
+        let u32_at = |at| {
+            let b = word(at, 4);
+            u32::from_ne_bytes([b[0], b[1], b[2], b[3]])
+        };
+        HeaderCopy {
+            state: HeaderState::of_bytes(record),
+            flags: RecordFlags::from_bits_truncate(u32_at(12)),
+            uncertain: u32_at(16),
+            recovered: u64::from_ne_bytes(word(24, 8)),
+        }
+    }
+}
+
+/// A slot's state word, decoded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct SlotState {
+    /// Tokens the holder holds.
+    pub(crate) tokens: u32,
+    /// Operations in flight: each is at most one token that may or may not
+    /// have moved if the holder died now.
+    pub(crate) pending: u16,
+    pub(crate) flags: HolderFlags,
+}
+
+impl SlotState {
+    pub(crate) fn of(word: u64) -> SlotState {
+        SlotState {
+            tokens: word as u32,
+            pending: (word >> 32) as u16,
+            flags: HolderFlags::from_bits_truncate((word >> FLAGS_SHIFT) as u16),
+        }
+    }
+
+    /// Whether a holder could have held this: no more tokens than the
+    /// limit.
+    pub(crate) fn check(&self, limit: u32) -> Result<(), Error> {
+        if self.tokens > limit {
+            return Err(corrupt("a holder slot claims more tokens than the limit"));
+        }
+        Ok(())
+    }
+
+    /// The tokens a death in this state leaves uncertain: one per operation
+    /// in flight, and never more than the limit.
+    pub(crate) fn uncertain(&self, limit: u32) -> u32 {
+        u32::from(self.pending).min(limit)
+    }
+}
+
+/// The bit pattern of `flags` in a state word.
+pub(crate) fn flag_bits(flags: HolderFlags) -> u64 {
+    u64::from(flags.bits()) << FLAGS_SHIFT
+}
+
+/// A slot as read at one moment, from the mapping or from bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct SlotCopy {
+    pub(crate) beacon: u64,
+    pub(crate) state: SlotState,
+    pub(crate) pid: u32,
+    pub(crate) pid_ns: u64,
+}
+
+impl SlotCopy {
+    pub(crate) fn of(slot: &Slot) -> SlotCopy {
+        SlotCopy {
+            beacon: slot.beacon.load(Acquire),
+            state: SlotState::of(slot.state.load(Relaxed)),
+            pid: slot.pid.load(Relaxed),
+            pid_ns: slot.pid_ns.load(Relaxed),
+        }
+    }
+
+    /// Slot `index` of a record read as bytes (`record` starts at
+    /// [`HEADER_OFFSET`]); all zero if the bytes are short.
+    pub(crate) fn of_bytes(record: &[u8], index: usize) -> SlotCopy {
+        let at = SLOTS_OFFSET - HEADER_OFFSET + index * SLOT_LEN;
+        let u64_at = |o: usize| {
+            record
+                .get(at + o..at + o + 8)
+                .and_then(|b| b.try_into().ok())
+                .map_or(0, u64::from_ne_bytes)
+        };
+        let u32_at = |o: usize| {
+            record
+                .get(at + o..at + o + 4)
+                .and_then(|b| b.try_into().ok())
+                .map_or(0, u32::from_ne_bytes)
+        };
+        SlotCopy {
+            beacon: u64_at(0),
+            state: SlotState::of(u64_at(8)),
+            pid: u32_at(16),
+            pid_ns: u64_at(24),
+        }
+    }
+}
+
+impl Slot {
+    /// Marks the slot free after its holder is gone: display fields first,
+    /// then the beacon word (Release), which lets a new holder claim it.
+    pub(crate) fn release_claim(&self, beacon: u64) {
+        self.pid.store(0, Relaxed);
+        self.pid_ns.store(0, Relaxed);
+        let _ = self.beacon.compare_exchange(beacon, 0, Release, Relaxed);
+    }
+
+    /// Claims the slot for `beacon` if it is free: the claim and its
+    /// publication are one compare-and-swap. The state word is reset (a free
+    /// slot's state means nothing).
+    pub(crate) fn claim(&self, beacon: u64, pid: u32, pid_ns: u64) -> bool {
+        if self
+            .beacon
+            .compare_exchange(0, beacon, AcqRel, Relaxed)
+            .is_err()
+        {
+            return false;
+        }
+        self.state.store(0, Relaxed);
+        self.pid.store(pid, Relaxed);
+        self.pid_ns.store(pid_ns, Relaxed);
+        true
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_states() {
+        assert_eq!(
+            HeaderState::of(IDENT, 3 | LIMIT_SET),
+            HeaderState::Robust(3)
+        );
+        assert_eq!(HeaderState::of(0, 0), HeaderState::Empty);
+        assert_eq!(HeaderState::of(0, LIMIT_SET), HeaderState::Upgrading(0));
+        assert_eq!(HeaderState::of(IDENT, 3), HeaderState::Corrupt);
+        assert_eq!(
+            HeaderState::of(IDENT ^ 1, 3 | LIMIT_SET),
+            HeaderState::Corrupt
+        );
+        assert_eq!(HeaderState::of(7, 0), HeaderState::Corrupt);
+        assert_eq!(HeaderState::of_bytes(&[0; 5]), HeaderState::Corrupt);
+        let mut file = [0u8; ROBUST_FILE_LEN];
+        write_new_header(&mut file, 5);
+        assert_eq!(
+            HeaderState::of_bytes(&file[HEADER_OFFSET..]),
+            HeaderState::Robust(5)
+        );
+        assert_eq!(
+            &file[HEADER_OFFSET..HEADER_OFFSET + 4],
+            &MAGIC.to_ne_bytes()
+        );
+    }
+
+    #[test]
+    fn state_words() {
+        let word = 3 * TOKEN + 2 * PENDING + flag_bits(HolderFlags::CLOSING);
+        let s = SlotState::of(word);
+        assert_eq!((s.tokens, s.pending, s.flags), (3, 2, HolderFlags::CLOSING));
+        assert!(s.check(3).is_ok());
+        assert_eq!(s.check(2).unwrap_err().kind(), ErrorKind::CorruptRecord);
+        assert_eq!((s.uncertain(5), s.uncertain(1)), (2, 1));
+        // Unknown flag bits are ignored, never a panic.
+        assert_eq!(SlotState::of(u64::MAX).flags, HolderFlags::all());
+    }
+
+    #[test]
+    fn slots_from_bytes() {
+        let mut record = [0u8; ROBUST_FILE_LEN - HEADER_OFFSET];
+        let at = SLOTS_OFFSET - HEADER_OFFSET + 2 * SLOT_LEN;
+        record[at..at + 8].copy_from_slice(&9u64.to_ne_bytes());
+        record[at + 8..at + 16].copy_from_slice(&(4 * TOKEN + PENDING).to_ne_bytes());
+        record[at + 16..at + 20].copy_from_slice(&77u32.to_ne_bytes());
+        let s = SlotCopy::of_bytes(&record, 2);
+        assert_eq!(
+            (s.beacon, s.state.tokens, s.state.pending, s.pid),
+            (9, 4, 1, 77)
+        );
+        assert_eq!(SlotCopy::of_bytes(&record[..10], 2), SlotCopy::default());
+        assert_eq!(SlotCopy::of_bytes(&record, SLOTS + 5), SlotCopy::default());
+    }
+}

@@ -1,0 +1,190 @@
+//! Recovery: finding the holders of a robust semaphore that are gone, and
+//! giving back what their slots record, exactly once.
+//!
+//! For each claimed slot, the holder's beacon is probed with an exclusive,
+//! non-blocking lock (`beacon.rs`). Getting the lock means nobody holds the
+//! holder's descriptor any more; it also makes this process the only one
+//! recovering that slot (a concurrent recoverer gets `EWOULDBLOCK` and takes
+//! the holder for alive). Under the lock the slot is read again: if its
+//! beacon word changed, someone else finished with it. Otherwise the slot
+//! is marked [`HolderFlags::RECOVERING`], its tokens are posted (never
+//! above the record's limit), its pending operations are counted as
+//! uncertain, its state word is cleared, then its beacon word (which frees
+//! the slot), and the beacon file is removed.
+//!
+//! A recoverer may die too, and its lock on the beacon goes with it. The
+//! next recovery of the same slot then finds the mark: the post may or may
+//! not have happened, so it reports those tokens as uncertain and gives
+//! back none of them.
+
+use core::fmt;
+
+use super::beacon::{self, DeadBeacon, Probe};
+use super::record::{
+    flag_bits, Header, HolderFlags, Record, RecordFlags, Slot, SlotCopy, SlotState,
+};
+use crate::name::Directory;
+use crate::sync::Ordering::*;
+use crate::{Error, RawSemaphore};
+
+/// What a recovery did: returned by
+/// [`NamedSemaphore::recover`](crate::NamedSemaphore::recover).
+///
+/// ```
+/// use named_semaphores::{Existence, NamedSemaphore};
+/// # let name = format!("doc-recovery-{}", std::process::id());
+///
+/// let sem = NamedSemaphore::options()
+///     .robust(true)
+///     .initial_value(2)
+///     .existence(Existence::CreateNew)
+///     .open(&name)?;
+/// let done = sem.recover()?; // nobody died: nothing to give back
+/// assert_eq!((done.tokens, done.holders, done.uncertain), (0, 0, 0));
+/// # Ok::<(), named_semaphores::Error>(())
+/// ```
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Recovery {
+    /// Tokens given back to the semaphore.
+    pub tokens: u32,
+    /// Dead holders whose slots were cleared.
+    pub holders: u32,
+    /// Tokens of those holders that may or may not have moved as they died
+    /// (each was inside an operation, a few instructions wide): not given
+    /// back, so that none is given back twice.
+    pub uncertain: u32,
+    /// Holders whose liveness could not be told (a beacon file missing,
+    /// unreadable, or not a regular file): left alone.
+    pub undecided: u32,
+    /// Slots claiming more tokens than the semaphore's limit: left alone.
+    pub corrupt: u32,
+}
+
+impl Recovery {
+    fn add(&mut self, other: &Recovery) {
+        self.tokens = self.tokens.saturating_add(other.tokens);
+        self.holders = self.holders.saturating_add(other.holders);
+        self.uncertain = self.uncertain.saturating_add(other.uncertain);
+        self.undecided = self.undecided.saturating_add(other.undecided);
+        self.corrupt = self.corrupt.saturating_add(other.corrupt);
+    }
+}
+
+impl fmt::Debug for Recovery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Recovery")
+            .field("tokens", &self.tokens)
+            .field("holders", &self.holders)
+            .field("uncertain", &self.uncertain)
+            .field("undecided", &self.undecided)
+            .field("corrupt", &self.corrupt)
+            .finish()
+    }
+}
+
+/// Which slots a recovery probes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// Only those that hold tokens or have an operation in flight: what a
+    /// waiter checks before it sleeps.
+    Holding,
+    /// Every claimed slot (dead holders of nothing free their slots).
+    All,
+}
+
+/// Recovers every dead holder of `record` but `own` (this handle's beacon,
+/// 0 for none).
+///
+/// # Errors
+///
+/// [`ErrorKind::CorruptRecord`](crate::ErrorKind::CorruptRecord) if the
+/// header is not valid; nothing is given back then.
+pub(crate) fn recover(
+    sem: &RawSemaphore,
+    record: &Record,
+    dir: &Directory,
+    own: u64,
+    scope: Scope,
+) -> Result<Recovery, Error> {
+    let limit = record.header.limit()?;
+    let mut total = Recovery::default();
+    for slot in &record.slots {
+        let seen = SlotCopy::of(slot);
+        if seen.beacon == 0 || seen.beacon == own {
+            continue;
+        }
+        if scope == Scope::Holding && seen.state.tokens == 0 && seen.state.pending == 0 {
+            continue;
+        }
+        match beacon::probe(dir, seen.beacon, true) {
+            Probe::Alive => {}
+            Probe::Unknown(_) => {
+                if slot.beacon.load(Acquire) == seen.beacon {
+                    total.undecided = total.undecided.saturating_add(1);
+                }
+            }
+            Probe::Dead(lock) => {
+                let one = recover_slot(sem, &record.header, slot, seen.beacon, limit, lock, dir);
+                total.add(&one);
+            }
+        }
+    }
+    Ok(total)
+}
+
+/// Gives back what the slot of the dead holder `id` records, holding the
+/// lock on its beacon.
+pub(crate) fn recover_slot(
+    sem: &RawSemaphore,
+    header: &Header,
+    slot: &Slot,
+    id: u64,
+    limit: u32,
+    lock: DeadBeacon,
+    dir: &Directory,
+) -> Recovery {
+    let mut done = Recovery::default();
+    // Under the lock: if the beacon word changed, someone else recovered
+    // this holder (and the slot may have a new one).
+    if slot.beacon.load(Acquire) != id {
+        return done;
+    }
+    // Nobody else writes a dead holder's slot while we hold its lock.
+    let word = slot.state.load(Acquire);
+    let state = SlotState::of(word);
+    if state.check(limit).is_err() {
+        // Left as found, for a listing to show.
+        header.add_flags(RecordFlags::CORRUPT_SLOT);
+        done.corrupt = 1;
+        return done;
+    }
+    let (posted, uncertain) = if state.flags.contains(HolderFlags::RECOVERING) {
+        // An earlier recovery died between marking the slot and clearing
+        // it: its post may or may not have happened.
+        let moving = u64::from(state.tokens) + u64::from(state.uncertain(limit));
+        (0, u32::try_from(moving).unwrap_or(u32::MAX).min(limit))
+    } else {
+        // Marked before the post, so that a death from here to the clear
+        // below leaves the tokens uncertain, never given back twice.
+        slot.state
+            .fetch_or(flag_bits(HolderFlags::RECOVERING), AcqRel);
+        let posted = if state.tokens > 0 {
+            sem.release_up_to(state.tokens, limit)
+        } else {
+            0
+        };
+        if posted < state.tokens {
+            header.add_flags(RecordFlags::CAPPED);
+        }
+        (posted, state.uncertain(limit))
+    };
+    slot.state.store(0, Release);
+    header.count_recovery(posted, uncertain);
+    slot.release_claim(id);
+    lock.remove(dir, id);
+    done.tokens = posted;
+    done.holders = 1;
+    done.uncertain = uncertain;
+    done
+}
