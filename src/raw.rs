@@ -358,12 +358,30 @@ impl RawSemaphore {
     }
 
     /// Adds up to `n` tokens, but never raises the value above `cap` (nor
-    /// [`VALUE_MAX`]), waking as many waiters: how many were added.
-    pub(crate) fn release_up_to(&self, n: u32, cap: u32) -> u32 {
+    /// [`VALUE_MAX`]), then calls `before_wake` with how many were added,
+    /// then wakes as many waiters: how many were added.
+    pub(crate) fn release_up_to(&self, n: u32, cap: u32, before_wake: impl FnOnce(u32)) -> u32 {
         let cap = cap.min(VALUE_MAX);
         self.image
-            .post_with(|value| Ok(n.min(cap.saturating_sub(value))))
+            .post_with(|value| Ok(n.min(cap.saturating_sub(value))), before_wake)
             .unwrap_or(0)
+    }
+
+    /// [`release`](Self::release), calling `before_wake` between the
+    /// atomic add and the wake-up (not if the release fails).
+    #[inline]
+    pub(crate) fn release_then(&self, before_wake: impl FnOnce()) -> Result<(), Error> {
+        self.image
+            .post_with(
+                |value| {
+                    if value >= VALUE_MAX {
+                        return Err(overflow());
+                    }
+                    Ok(1)
+                },
+                |_| before_wake(),
+            )
+            .map(|_| ())
     }
 
     /// The number of tokens available now, like `sem_getvalue` (which never

@@ -217,28 +217,35 @@ impl Image {
 
     /// glibc `__new_sem_post`, generalised to `n` tokens in one atomic add.
     pub(crate) fn release_n(&self, n: u32) -> Result<(), Error> {
-        self.post_with(|count| {
-            // count <= VALUE_MAX always holds here: it is 31 bits wide.
-            if n > VALUE_MAX - count {
-                return Err(super::overflow());
-            }
-            Ok(n)
-        })
+        self.post_with(
+            |count| {
+                // count <= VALUE_MAX always holds here: it is 31 bits wide.
+                if n > VALUE_MAX - count {
+                    return Err(super::overflow());
+                }
+                Ok(n)
+            },
+            |_| {},
+        )
         .map(|_| ())
     }
 
-    /// Adds as many tokens as `how_many(count)` says, in one atomic add, and
-    /// wakes as many waiters if the waiter bit is set; returns how many were
-    /// added. `how_many` never returns more than `VALUE_MAX - count`.
+    /// Adds as many tokens as `how_many(count)` says, in one atomic add,
+    /// calls `before_wake` with that number (the robust mode settles its
+    /// record there, so that the wake's system call is outside its window),
+    /// then wakes as many waiters if the waiter bit is set; returns how many
+    /// were added. `how_many` never returns more than `VALUE_MAX - count`.
     #[inline]
     pub(crate) fn post_with(
         &self,
         how_many: impl Fn(u32) -> Result<u32, Error>,
+        before_wake: impl FnOnce(u32),
     ) -> Result<u32, Error> {
         let mut v = self.value.load(Relaxed);
         let n = loop {
             let n = how_many(v >> SHIFT)?;
             if n == 0 {
+                before_wake(0);
                 return Ok(0);
             }
             match self
@@ -249,6 +256,7 @@ impl Image {
                 Err(now) => v = now,
             }
         };
+        before_wake(n);
         if v & WAITERS_BIT != 0 {
             futex::wake(&self.value, n);
         }

@@ -221,28 +221,35 @@ impl Image {
 
     /// glibc `__new_sem_post`, generalised to `n` tokens in one atomic add.
     pub(crate) fn release_n(&self, n: u32) -> Result<(), Error> {
-        self.post_with(|value| {
-            // `>` rather than glibc's `==`: a corrupt value above the maximum
-            // must not be incremented towards a carry into nwaiters.
-            if value > VALUE_MAX || n > VALUE_MAX - value {
-                return Err(super::overflow());
-            }
-            Ok(n)
-        })
+        self.post_with(
+            |value| {
+                // `>` rather than glibc's `==`: a corrupt value above the maximum
+                // must not be incremented towards a carry into nwaiters.
+                if value > VALUE_MAX || n > VALUE_MAX - value {
+                    return Err(super::overflow());
+                }
+                Ok(n)
+            },
+            |_| {},
+        )
         .map(|_| ())
     }
 
-    /// Adds as many tokens as `how_many(value)` says, in one atomic add, and
-    /// wakes as many registered waiters; returns how many were added.
+    /// Adds as many tokens as `how_many(value)` says, in one atomic add,
+    /// calls `before_wake` with that number (the robust mode settles its
+    /// record there, so that the wake's system call is outside its window),
+    /// then wakes as many registered waiters; returns how many were added.
     #[inline]
     pub(crate) fn post_with(
         &self,
         how_many: impl Fn(u32) -> Result<u32, Error>,
+        before_wake: impl FnOnce(u32),
     ) -> Result<u32, Error> {
         let mut d = self.data.load(Relaxed);
         let n = loop {
             let n = how_many((d & VALUE_MASK) as u32)?;
             if n == 0 {
+                before_wake(0);
                 return Ok(0);
             }
             // Release: the waiter that takes the token sees our prior writes.
@@ -254,6 +261,7 @@ impl Image {
                 Err(now) => d = now,
             }
         };
+        before_wake(n);
         let waiters = (d >> 32) as u32;
         if waiters > 0 {
             futex::wake(self.word(), n.min(waiters));

@@ -9,7 +9,7 @@
 //! ```text
 //! take:     pending += 1;  CAS value -> value - 1;  tokens += 1, pending -= 1
 //!                                 (failed: pending -= 1)
-//! give:     tokens -= 1, pending += 1;  post;  pending -= 1
+//! give:     tokens -= 1, pending += 1;  post;  pending -= 1;  wake
 //! forget:   tokens -= 1                (the token is handed on)
 //! ```
 //!
@@ -74,13 +74,16 @@ pub(crate) fn give(sem: &RawSemaphore, slot: &Slot) -> Result<(), Error> {
             Err(now) => s = now,
         }
     }
-    let posted = sem.release();
-    let settle = match posted {
-        Ok(()) => PENDING.wrapping_neg(),
+    // Settled between the post's atomic add and its wake-up, so that the
+    // wake's system call (where a signal is most likely to land) is outside
+    // the window.
+    let posted = sem.release_then(|| {
+        slot.state.fetch_sub(PENDING, Release);
+    });
+    if posted.is_err() {
         // Not posted: the token is still held.
-        Err(_) => TOKEN.wrapping_sub(PENDING),
-    };
-    slot.state.fetch_add(settle, Release);
+        slot.state.fetch_add(TOKEN.wrapping_sub(PENDING), Release);
+    }
     posted
 }
 

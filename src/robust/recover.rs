@@ -169,11 +169,11 @@ pub(crate) fn recover_slot(
         // below leaves the tokens uncertain, never given back twice.
         slot.state
             .fetch_or(flag_bits(HolderFlags::RECOVERING), AcqRel);
-        let posted = if state.tokens > 0 {
-            sem.release_up_to(state.tokens, limit)
-        } else {
-            0
-        };
+        // Cleared between the post's atomic add and its wake-up: the wake's
+        // system call is outside the window.
+        let posted = sem.release_up_to(state.tokens, limit, |_| {
+            slot.state.store(0, Release);
+        });
         if posted < state.tokens {
             header.add_flags(RecordFlags::CAPPED);
         }
