@@ -155,7 +155,7 @@ fn robust_worker(name: &str, shared: &Shared, i: u32, limit: u32) -> ! {
         // SAFETY: ends the forked child at once.
         Err(_) => unsafe { libc::_exit(2) },
     };
-    let mut rng = Rng(u64::from(std::process::id()) * 0x9e37_79b9_7f4a_7c15 | 1);
+    let mut rng = Rng(u64::from(std::process::id()).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     while shared.stop.load(SeqCst) == 0 {
         let permit = match rng.next(4) {
             0 => sem.try_access(),
