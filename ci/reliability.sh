@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Reliability checks: model checking of the post/wait protocol of
-# both glibc layouts with loom, the multi-process stress, fault and hostile
+# both glibc layouts and of the robust mode's record protocol with loom, the
+# multi-process stress, fault and hostile
 # input suites (with property tests of names and of the counter logic), the
 # drop's unlink under injected system-call faults and a lost race (strace),
 # the clock a timed wait sleeps on (strace), Miri on the plain-memory unit tests
@@ -42,14 +43,14 @@ fi
 strace -V | head -1
 
 step "formatting"
-rustfmt --edition 2021 --check src/sync.rs src/model.rs tests/stress.rs \
-    tests/faults.rs tests/hostile.rs fuzz/fuzz_targets/*.rs
+rustfmt --edition 2021 --check src/sync.rs src/model.rs src/robust_model.rs tests/stress.rs \
+    tests/faults.rs tests/hostile.rs tests/robust_hostile.rs fuzz/fuzz_targets/*.rs
 
 step "loom: clippy of the model build"
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom \
     cargo clippy --profile test --lib -- -D warnings
 
-step "loom: both layouts, preemption bound $LOOM_MAX_PREEMPTIONS"
+step "loom: both layouts and the robust record protocol, preemption bound $LOOM_MAX_PREEMPTIONS"
 start=$SECONDS
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom \
     cargo test --release --lib model -- --nocapture --test-threads=2
@@ -58,7 +59,8 @@ echo "loom model check: $((SECONDS - start)) s"
 step "stress ($NSEM_STRESS_ITERS operations per process), faults, hostile ($NSEM_FUZZ_CASES name cases)"
 shm_files() { ls /dev/shm | grep -E 'nsem-(test|fuzz)-' | sort || true; }
 shm_before=$(shm_files)
-cargo test --all-features --test stress --test faults --test hostile -- --nocapture 2>&1 |
+cargo test --all-features --test stress --test faults --test hostile --test robust_hostile \
+    -- --nocapture 2>&1 |
     tee target/reliability-tests.log
 grep -E '^test result: ok\. [1-9][0-9]* passed; 0 failed' target/reliability-tests.log >/dev/null
 

@@ -107,6 +107,8 @@ mod options;
 mod owned;
 mod raw;
 mod robust;
+#[cfg(all(test, loom))]
+mod robust_model;
 mod sync;
 #[cfg(test)]
 mod test_dir;

@@ -23,10 +23,10 @@
 // Compiled a second time on purpose (see above).
 #[allow(clippy::duplicate_mod)]
 #[path = "raw/narrow.rs"]
-mod narrow;
+pub(crate) mod narrow;
 #[allow(clippy::duplicate_mod)]
 #[path = "raw/wide.rs"]
-mod wide;
+pub(crate) mod wide;
 
 // What the layout files refer to as `super::...`.
 use crate::raw::{overflow, wait_failed, RawSemaphore, FUTEX_SHARED};
@@ -42,11 +42,13 @@ use rustix::io::Errno;
 const DEFAULT_PREEMPTIONS: usize = 2;
 
 /// The operations of one layout's image.
-trait Image: Send + Sync + 'static {
+pub(crate) trait Image: Send + Sync + 'static {
     const NAME: &'static str;
     fn new(value: u32) -> Self;
     fn try_acquire(&self) -> bool;
     fn acquire_slow(&self, deadline: Option<&Deadline>, mode: WaitMode) -> Result<bool, Error>;
+    fn spin_available(&self) -> bool;
+    fn wait_available(&self, deadline: Option<&Deadline>, mode: WaitMode) -> Result<bool, Error>;
     fn release_n(&self, n: u32) -> Result<(), Error>;
     fn value(&self) -> u32;
     fn waiters(&self) -> u32;
@@ -70,6 +72,16 @@ macro_rules! image {
                 mode: WaitMode,
             ) -> Result<bool, Error> {
                 <$ty>::acquire_slow(self, deadline, mode)
+            }
+            fn spin_available(&self) -> bool {
+                <$ty>::spin_available(self)
+            }
+            fn wait_available(
+                &self,
+                deadline: Option<&Deadline>,
+                mode: WaitMode,
+            ) -> Result<bool, Error> {
+                <$ty>::wait_available(self, deadline, mode)
             }
             fn release_n(&self, n: u32) -> Result<(), Error> {
                 <$ty>::release_n(self, n)
@@ -145,7 +157,7 @@ fn acquire<I: Image>(sem: &I, how: How) -> bool {
 
 /// Runs `f` under loom for every interleaving within the preemption bound,
 /// and prints how many executions that was.
-fn check<F: Fn() + Sync + Send + 'static>(f: F) {
+pub(crate) fn check<F: Fn() + Sync + Send + 'static>(f: F) {
     let mut builder = loom::model::Builder::new();
     if builder.preemption_bound.is_none() {
         builder.preemption_bound = Some(DEFAULT_PREEMPTIONS);
@@ -165,7 +177,7 @@ fn check<F: Fn() + Sync + Send + 'static>(f: F) {
 }
 
 /// A new image whose loom atomics are all made now, on the main thread.
-fn image<I: Image>(value: u32) -> Arc<I> {
+pub(crate) fn image<I: Image>(value: u32) -> Arc<I> {
     let sem = Arc::new(I::new(value));
     let bytes = sem.to_bytes();
     let private = &bytes[I::PRIVATE_OFFSET..I::PRIVATE_OFFSET + 4];
@@ -178,7 +190,7 @@ fn image<I: Image>(value: u32) -> Arc<I> {
 
 /// The end state every scenario must reach: `value` tokens left, no waiter
 /// registered.
-fn assert_settled<I: Image>(sem: &I, value: u32) {
+pub(crate) fn assert_settled<I: Image>(sem: &I, value: u32) {
     assert_eq!(sem.value(), value, "{}: tokens not conserved", I::NAME);
     assert_eq!(sem.waiters(), 0, "{}: waiter count not back to 0", I::NAME);
 }

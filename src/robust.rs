@@ -24,7 +24,7 @@ mod beacon;
 mod holders;
 pub(crate) mod protocol;
 pub(crate) mod record;
-mod recover;
+pub(crate) mod recover;
 
 pub(crate) use beacon::Access;
 use beacon::{Beacon, Probe};

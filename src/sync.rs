@@ -3,7 +3,8 @@
 //!
 //! Under `--cfg loom` (model checking: `cargo test --lib model`, see
 //! `model.rs`) they are loom's instrumented atomics and `futex` is a model of
-//! the kernel's futex; otherwise they are `core`'s.
+//! the kernel's futex; otherwise they are `core`'s. Under loom this file also
+//! holds the robust mode's crash points (`robust_model.rs`).
 
 #[cfg(not(loom))]
 #[allow(unused_imports)]
@@ -13,6 +14,8 @@ pub(crate) use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 #[allow(unused_imports)]
 pub(crate) use core::sync::atomic::AtomicU64;
 
+#[cfg(loom)]
+pub(crate) use self::crash::{arm_crash, crash_point, Died};
 #[cfg(loom)]
 pub(crate) use self::model::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 
@@ -90,4 +93,63 @@ mod model {
     lazy_atomic!(AtomicI32, loom::sync::atomic::AtomicI32, i32);
     lazy_atomic!(AtomicU32, loom::sync::atomic::AtomicU32, u32);
     lazy_atomic!(AtomicU64, loom::sync::atomic::AtomicU64, u64);
+}
+
+#[cfg(loom)]
+mod crash {
+    //! The deaths of the robust mode's model: `crash_point` (called between
+    //! the steps of the robust protocol) ends the calling model thread, by
+    //! unwinding with [`Died`], once it has passed the number of points it
+    //! was armed with, or as soon as another thread of its "process" died.
+
+    use core::cell::RefCell;
+    use loom::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    use loom::sync::Arc;
+
+    /// The payload of a model thread's death.
+    pub(crate) struct Died;
+
+    struct Plan {
+        left: u32,
+        /// Shared by the threads of one process (none for a process of one
+        /// thread).
+        process: Option<Arc<AtomicBool>>,
+    }
+
+    loom::thread_local! {
+        static PLAN: RefCell<Option<Plan>> = RefCell::new(None);
+    }
+
+    /// Arms this model thread: it dies at its `after`-th crash point (never
+    /// if `u32::MAX`), or at the first one after `process` is marked dead;
+    /// its own death marks `process`.
+    pub(crate) fn arm_crash(after: u32, process: Option<Arc<AtomicBool>>) {
+        PLAN.with(|p| {
+            *p.borrow_mut() = Some(Plan {
+                left: after,
+                process,
+            })
+        });
+    }
+
+    pub(crate) fn crash_point() {
+        let die = PLAN.with(|p| {
+            let mut p = p.borrow_mut();
+            let Some(plan) = p.as_mut() else { return false };
+            if plan.process.as_ref().is_some_and(|dead| dead.load(SeqCst)) {
+                return true;
+            }
+            if plan.left == 0 {
+                if let Some(dead) = &plan.process {
+                    dead.store(true, SeqCst);
+                }
+                return true;
+            }
+            plan.left = plan.left.saturating_sub(u32::from(plan.left != u32::MAX));
+            false
+        });
+        if die {
+            std::panic::resume_unwind(std::boxed::Box::new(Died));
+        }
+    }
 }

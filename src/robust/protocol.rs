@@ -33,6 +33,15 @@ use crate::robust::record::{flag_bits, HolderFlags, Slot, PENDING, TOKEN};
 use crate::sync::Ordering::*;
 use crate::{Error, RawSemaphore};
 
+/// A point between two steps of the protocol where the model checker may
+/// end the process (see `robust_model.rs`); nothing in a real build.
+#[cfg(not(loom))]
+#[inline(always)]
+pub(crate) fn crash_point() {}
+
+#[cfg(loom)]
+pub(crate) use crate::sync::crash_point;
+
 /// Takes a token if one is available now, and records it in `slot`.
 #[inline]
 pub(crate) fn take_once(sem: &RawSemaphore, slot: &Slot) -> bool {
@@ -40,7 +49,9 @@ pub(crate) fn take_once(sem: &RawSemaphore, slot: &Slot) -> bool {
         return false;
     }
     slot.state.fetch_add(PENDING, Acquire);
+    crash_point();
     if sem.take_now() {
+        crash_point();
         slot.state.fetch_add(TOKEN.wrapping_sub(PENDING), Relaxed);
         true
     } else {
@@ -74,10 +85,12 @@ pub(crate) fn give(sem: &RawSemaphore, slot: &Slot) -> Result<(), Error> {
             Err(now) => s = now,
         }
     }
+    crash_point();
     // Settled between the post's atomic add and its wake-up, so that the
     // wake's system call (where a signal is most likely to land) is outside
     // the window.
     let posted = sem.release_then(|| {
+        crash_point();
         slot.state.fetch_sub(PENDING, Release);
     });
     if posted.is_err() {

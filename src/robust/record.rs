@@ -27,7 +27,7 @@
 //! slot that claims more tokens than the limit.
 
 use crate::sync::{AtomicU32, AtomicU64, Ordering::*};
-use crate::{Error, ErrorKind, RawSemaphore, VALUE_MAX};
+use crate::{Error, ErrorKind, VALUE_MAX};
 use rustix::io::Errno;
 
 /// The size of a robust semaphore's file: glibc's `sem_t`, then the record
@@ -148,9 +148,48 @@ const _: () = {
     assert!(core::mem::size_of::<Header>() == SLOTS_OFFSET - HEADER_OFFSET);
     assert!(core::mem::size_of::<Slot>() == SLOT_LEN);
     assert!(core::mem::size_of::<Record>() == ROBUST_FILE_LEN - HEADER_OFFSET);
-    assert!(RawSemaphore::SIZE <= HEADER_OFFSET);
+    assert!(crate::RawSemaphore::SIZE <= HEADER_OFFSET);
     assert!(SLOTS == 124);
 };
+
+/// Records in plain memory, for the model checker (`robust_model.rs`).
+#[cfg(loom)]
+impl Header {
+    /// A complete header with this limit.
+    pub(crate) fn new(limit: u32) -> Header {
+        Header {
+            ident: AtomicU64::new(IDENT),
+            limit: AtomicU32::new(limit | LIMIT_SET),
+            flags: AtomicU32::new(0),
+            uncertain: AtomicU32::new(0),
+            reserved: AtomicU32::new(0),
+            recovered: AtomicU64::new(0),
+            zero: [const { AtomicU64::new(0) }; 4],
+        }
+    }
+
+    /// Reads every word the protocol uses, so that the model's atomics are
+    /// made on the thread that calls this.
+    pub(crate) fn touch(&self) -> u32 {
+        let _ = (self.flags.load(Relaxed), self.recovered.load(Relaxed));
+        let _ = self.limit();
+        self.uncertain.load(Relaxed)
+    }
+}
+
+#[cfg(loom)]
+impl Slot {
+    /// A slot claimed by `beacon`, with this state word.
+    pub(crate) fn new(beacon: u64, state: u64) -> Slot {
+        Slot {
+            beacon: AtomicU64::new(beacon),
+            state: AtomicU64::new(state),
+            pid: AtomicU32::new(0),
+            reserved: AtomicU32::new(0),
+            pid_ns: AtomicU64::new(0),
+        }
+    }
+}
 
 /// What a header says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -20,6 +20,7 @@
 use core::fmt;
 
 use super::beacon::{self, DeadBeacon, Probe};
+use super::protocol::crash_point;
 use super::record::{
     flag_bits, Header, HolderFlags, Record, RecordFlags, Slot, SlotCopy, SlotState,
 };
@@ -134,7 +135,7 @@ pub(crate) fn recover(
 }
 
 /// Gives back what the slot of the dead holder `id` records, holding the
-/// lock on its beacon.
+/// lock on its beacon, then frees the slot and removes the beacon.
 pub(crate) fn recover_slot(
     sem: &RawSemaphore,
     header: &Header,
@@ -144,13 +145,26 @@ pub(crate) fn recover_slot(
     lock: DeadBeacon,
     dir: &Directory,
 ) -> Recovery {
-    let mut done = Recovery::default();
     // Under the lock: if the beacon word changed, someone else recovered
     // this holder (and the slot may have a new one).
     if slot.beacon.load(Acquire) != id {
-        return done;
+        return Recovery::default();
     }
-    // Nobody else writes a dead holder's slot while we hold its lock.
+    let done = give_back(sem, header, slot, limit);
+    if done.corrupt == 0 {
+        slot.release_claim(id);
+        lock.remove(dir, id);
+    }
+    done
+}
+
+/// Gives back the tokens a dead holder's slot records (never raising the
+/// value above `limit`), counts its pending operations as uncertain, and
+/// clears its state word. Nobody else writes the slot meanwhile: the
+/// caller holds the holder's beacon lock. (Plain memory: the model checker
+/// runs it, with the deaths of recoverers, in `robust_model.rs`.)
+pub(crate) fn give_back(sem: &RawSemaphore, header: &Header, slot: &Slot, limit: u32) -> Recovery {
+    let mut done = Recovery::default();
     let word = slot.state.load(Acquire);
     let state = SlotState::of(word);
     if state.check(limit).is_err() {
@@ -161,28 +175,37 @@ pub(crate) fn recover_slot(
     }
     let (posted, uncertain) = if state.flags.contains(HolderFlags::RECOVERING) {
         // An earlier recovery died between marking the slot and clearing
-        // it: its post may or may not have happened.
+        // it: its post may or may not have happened. (It counted the
+        // pending operations already, and cleared them.)
         let moving = u64::from(state.tokens) + u64::from(state.uncertain(limit));
-        (0, u32::try_from(moving).unwrap_or(u32::MAX).min(limit))
+        let uncertain = u32::try_from(moving).unwrap_or(u32::MAX).min(limit);
+        header.count_recovery(0, uncertain);
+        (0, uncertain)
     } else {
+        // Pending operations are counted as uncertain first, then cleared
+        // in the same step that marks the slot: a death between the two
+        // counts them twice (too many reported, never too few).
+        let uncertain = state.uncertain(limit);
+        header.count_recovery(0, uncertain);
+        crash_point();
+        let marked = (word & 0xffff_ffff) | flag_bits(state.flags | HolderFlags::RECOVERING);
+        slot.state.store(marked, Release);
+        crash_point();
         // Marked before the post, so that a death from here to the clear
-        // below leaves the tokens uncertain, never given back twice.
-        slot.state
-            .fetch_or(flag_bits(HolderFlags::RECOVERING), AcqRel);
-        // Cleared between the post's atomic add and its wake-up: the wake's
-        // system call is outside the window.
+        // below leaves the tokens uncertain, never given back twice. The
+        // clear is between the post's atomic add and its wake-up: the
+        // wake's system call is outside the window.
         let posted = sem.release_up_to(state.tokens, limit, |_| {
+            crash_point();
             slot.state.store(0, Release);
         });
         if posted < state.tokens {
             header.add_flags(RecordFlags::CAPPED);
         }
-        (posted, state.uncertain(limit))
+        header.count_recovery(posted, 0);
+        (posted, uncertain)
     };
     slot.state.store(0, Release);
-    header.count_recovery(posted, uncertain);
-    slot.release_claim(id);
-    lock.remove(dir, id);
     done.tokens = posted;
     done.holders = 1;
     done.uncertain = uncertain;
