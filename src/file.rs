@@ -23,7 +23,8 @@ use rustix::mm::{self, MapFlags, ProtFlags};
 
 use crate::name::{CPath, Directory};
 use crate::raw::{RawSemaphore, FUTEX_SHARED};
-use crate::robust::record::{HeaderState, Record, HEADER_OFFSET};
+use crate::robust::record::{HeaderState, Record, HEADER_OFFSET, SLOTS};
+use crate::robust::source::Source;
 use crate::robust::{Access, ROBUST_FILE_LEN};
 use crate::{Error, ErrorKind, FileId};
 
@@ -74,6 +75,19 @@ impl Mapping {
                 .add(HEADER_OFFSET)
                 .cast::<Record>()
         })
+    }
+
+    /// Where a permit recorded in slot `slot` of this robust semaphore's
+    /// record gives its token back; `None` without a record.
+    #[inline]
+    pub(crate) fn slot_source(&self, slot: usize) -> Option<Source<'_>> {
+        if self.len != ROBUST_FILE_LEN || slot >= SLOTS {
+            return None;
+        }
+        // SAFETY: the mapping is a robust semaphore's whole file, made by
+        // `mmap` (page-aligned), and stays mapped while `self` is borrowed;
+        // `slot` is below SLOTS.
+        Some(unsafe { Source::robust(self.sem, slot) })
     }
 
     /// The file's permission bits and group.

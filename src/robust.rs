@@ -24,6 +24,7 @@ mod beacon;
 mod holders;
 pub(crate) mod protocol;
 pub(crate) mod record;
+pub(crate) mod source;
 pub(crate) mod recover;
 
 pub(crate) use beacon::Access;
@@ -101,6 +102,12 @@ impl Registration {
     #[inline]
     pub(crate) fn slot<'r>(&self, record: &'r Record) -> &'r Slot {
         &record.slots[self.slot]
+    }
+
+    /// This handle's slot's index in the record.
+    #[inline]
+    pub(crate) fn slot_index(&self) -> usize {
+        self.slot
     }
 
     /// This handle's beacon id.

@@ -22,6 +22,8 @@
 //! runs), `report` (the table), `sem` (the two implementations behind one
 //! trait), `names` (unique names, removed at the end), `procs` (CPUs,
 //! forked children, shared memory) and `cases/`, one module per case.
+//! Case 8 (`cases/robust.rs`) is the robust mode's uncontended pair, with
+//! a line after its row comparing it with a plain handle's.
 
 mod cases;
 mod config;
@@ -31,7 +33,7 @@ mod report;
 mod runner;
 mod sem;
 
-use cases::{contended, lateness, open_close, ping_pong, try_zero, uncontended, wake};
+use cases::{contended, lateness, open_close, ping_pong, robust, try_zero, uncontended, wake};
 use config::Config;
 use names::{crate_sem, glibc_sem, Cleanup};
 use procs::start_affinity;
@@ -62,6 +64,9 @@ fn main() {
     open_close::run(&cfg, r);
     lateness::run(&cfg, r, &cz, &gz);
 
-    drop((cs, gs, cz, gz, c1, c2, g1, g2, cm, gm));
+    let rs = robust::robust_sem("robust", 1);
+    robust::run(&cfg, r, &rs, &cs, &gs);
+
+    drop((cs, gs, cz, gz, c1, c2, g1, g2, cm, gm, rs));
     report.finish();
 }

@@ -9,6 +9,7 @@ use rustix::io::Errno;
 
 use crate::futex::{Deadline, WaitMode};
 use crate::robust::record::{corrupt, HeaderState, Slot, RECORD_LEN};
+use crate::robust::source::Source;
 use crate::robust::{recover, Holders, Recovery, Registration, Scope};
 use crate::{Error, ErrorKind, NamedSemaphore, Operation, Permit};
 
@@ -175,7 +176,11 @@ impl NamedSemaphore {
     /// slot if it is robust).
     #[inline]
     pub(crate) fn permit(&self) -> Permit<'_> {
-        Permit::new(self.map.sem(), self.robust_slot())
+        let robust = self.robust.as_ref();
+        match robust.and_then(|r| self.map.slot_source(r.slot_index())) {
+            Some(source) => Permit::new(source),
+            None => Permit::new(Source::plain(self.map.sem())),
+        }
     }
 
     /// A robust handle's take: `None` for a plain handle. `recorded` says

@@ -6,7 +6,7 @@ use core::time::Duration;
 
 use super::RawSemaphore;
 use crate::robust::protocol;
-use crate::robust::record::Slot;
+use crate::robust::source::Source;
 use crate::Error;
 
 impl RawSemaphore {
@@ -32,7 +32,7 @@ impl RawSemaphore {
     /// ```
     pub fn access(&self) -> Result<Permit<'_>, Error> {
         self.acquire()?;
-        Ok(Permit::new(self, None))
+        Ok(Permit::new(Source::plain(self)))
     }
 
     /// A [`Permit`] if a token is available now, else `None`; never blocks.
@@ -55,7 +55,7 @@ impl RawSemaphore {
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
     pub fn try_access(&self) -> Result<Option<Permit<'_>>, Error> {
-        Ok(self.try_acquire()?.then(|| Permit::new(self, None)))
+        Ok(self.try_acquire()?.then(|| Permit::new(Source::plain(self))))
     }
 
     /// A [`Permit`] if a token becomes available within `timeout`, else
@@ -89,7 +89,7 @@ impl RawSemaphore {
     pub fn access_timeout(&self, timeout: Duration) -> Result<Option<Permit<'_>>, Error> {
         Ok(self
             .acquire_timeout(timeout)?
-            .then(|| Permit::new(self, None)))
+            .then(|| Permit::new(Source::plain(self))))
     }
 }
 
@@ -124,16 +124,16 @@ impl RawSemaphore {
 /// ```
 #[must_use = "if unused the permit is released at once"]
 pub struct Permit<'a> {
-    sem: &'a RawSemaphore,
-    /// The robust holder's slot that records the token, if any.
-    slot: Option<&'a Slot>,
+    /// The semaphore, or the robust holder's slot that records the token.
+    source: Source<'a>,
 }
 
 impl<'a> Permit<'a> {
-    /// A permit for a token just taken from `sem` (and recorded in `slot`
-    /// by a robust handle).
-    pub(crate) fn new(sem: &'a RawSemaphore, slot: Option<&'a Slot>) -> Self {
-        Permit { sem, slot }
+    /// A permit for a token just taken from `source`'s semaphore (and
+    /// recorded in its slot, for a robust handle).
+    #[inline]
+    pub(crate) fn new(source: Source<'a>) -> Self {
+        Permit { source }
     }
 }
 
@@ -152,7 +152,7 @@ impl Permit<'_> {
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
     pub fn forget(self) {
-        if let Some(slot) = self.slot {
+        if let Some(slot) = self.source.slot() {
             protocol::forget(slot);
         }
         core::mem::forget(self);
@@ -164,15 +164,18 @@ impl Drop for Permit<'_> {
         // A permit's token came from this semaphore, so the release can only
         // overflow if other parties released tokens they never took; there is
         // nothing better to do with that error in a destructor.
-        let _ = match self.slot {
-            Some(slot) => protocol::give(self.sem, slot),
-            None => self.sem.release(),
+        let _ = match self.source.slot() {
+            Some(slot) => protocol::give(self.source.sem(), slot),
+            None => self.source.sem().release(),
         };
     }
 }
 
 impl fmt::Debug for Permit<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Permit").field("sem", self.sem).finish()
+        f.debug_struct("Permit")
+            .field("sem", self.source.sem())
+            .field("recorded", &self.source.slot().is_some())
+            .finish()
     }
 }
