@@ -89,6 +89,24 @@ now_real=$(date +%s)
 [ "$secs" -lt $((now_real / 2)) ] || { echo "deadline $secs looks like wall-clock time"; exit 1; }
 echo "timed wait: FUTEX_WAIT_BITSET, absolute CLOCK_MONOTONIC deadline (tv_sec=$secs, wall clock $now_real)"
 
+step "robust mode: no system call on the uncontended acquire + release (strace -c)"
+robust=$(cargo test --all-features --test robust --no-run --message-format=json 2>/dev/null |
+    grep -o '"executable":"[^"]*robust-[^"]*"' | head -1 | cut -d'"' -f4)
+[ -x "$robust" ] || { echo "robust test binary not found"; exit 1; }
+calls() {
+    local dir
+    dir=$(mktemp -d /dev/shm/nsem-test-strace-XXXXXX)
+    NSEM_ROLE=pairs NSEM_ARGS="$dir"$'\x1f'"$1" strace -f -c -o target/reliability-robust-$1.log \
+        "$robust" child --exact --ignored --test-threads=1 -q >/dev/null
+    rm -rf "$dir"
+    # The total line: % time, seconds, usecs/call, calls, [errors,] "total".
+    awk '$NF == "total" { print $4 }' "target/reliability-robust-$1.log"
+}
+few=$(calls 10)
+many=$(calls 200000)
+echo "system calls of the whole process: $few for 10 robust pairs, $many for 200000"
+[ -n "$few" ] && [ "$few" = "$many" ] || { echo "the robust uncontended path makes system calls"; exit 1; }
+
 step "Miri: the unit tests that work on plain memory"
 # Not the tests that block a thread on the 64-bit layout's futex word: Miri
 # models the kernel's 32-bit read of half of the 64-bit atomic as a Rust

@@ -24,8 +24,8 @@ mod beacon;
 mod holders;
 pub(crate) mod protocol;
 pub(crate) mod record;
-pub(crate) mod source;
 pub(crate) mod recover;
+pub(crate) mod source;
 
 pub(crate) use beacon::Access;
 use beacon::{Beacon, Probe};
@@ -39,6 +39,11 @@ pub(crate) use recover::{recover, Scope};
 /// [`OpenOptions::check_period`](crate::OpenOptions::check_period) says
 /// otherwise.
 pub(crate) const DEFAULT_CHECK_PERIOD: Duration = Duration::from_millis(100);
+
+/// How many times, a millisecond apart, a dropped handle looks again when
+/// another process still holds its beacon (a child forked by another thread
+/// of this process, before its `exec`).
+const CLOSE_RETRIES: usize = 10;
 
 /// The shortest check period: a waiter wakes at most this often.
 pub(crate) const MIN_CHECK_PERIOD: Duration = Duration::from_millis(1);
@@ -132,6 +137,7 @@ impl Registration {
     /// # Errors
     ///
     /// As for [`RawSemaphore::acquire_interruptible`].
+    #[cold]
     pub(crate) fn take(
         &self,
         sem: &RawSemaphore,
@@ -189,32 +195,39 @@ impl Registration {
     /// that were `mem::forget`ed), frees the slot and removes the beacon.
     pub(crate) fn close(self, sem: &RawSemaphore, record: &Record, dir: &Directory) {
         let slot = &record.slots[self.slot];
-        slot.state.fetch_or(
-            record::flag_bits(HolderFlags::CLOSING),
-            crate::sync::Ordering::Relaxed,
-        );
+        slot.add_flags(HolderFlags::CLOSING);
         let id = self.beacon.close();
-        match beacon::probe(dir, id, true) {
-            Probe::Dead(lock) => {
-                if let Ok(limit) = record.header.limit() {
-                    recover::recover_slot(sem, &record.header, slot, id, limit, lock, dir);
+        // A child that another thread has just forked to run a program
+        // holds our descriptor until its `exec`: a few milliseconds are
+        // given for that.
+        for attempt in 0..=CLOSE_RETRIES {
+            match beacon::probe(dir, id, true) {
+                Probe::Dead(lock) => {
+                    if let Ok(limit) = record.header.limit() {
+                        recover::recover_slot(sem, &record.header, slot, id, limit, lock, dir);
+                    }
+                    return;
                 }
-            }
-            // A forked child keeps the holder alive: its death (or drop)
-            // finishes the job. Unknown: someone removed our beacon; its
-            // tokens cannot be told apart from a live fork's.
-            Probe::Alive | Probe::Unknown(_) => {
-                slot.state.fetch_and(
-                    !record::flag_bits(HolderFlags::CLOSING),
-                    crate::sync::Ordering::Relaxed,
-                );
+                Probe::Alive if attempt < CLOSE_RETRIES => {
+                    let pause = rustix::time::Timespec {
+                        tv_sec: 0,
+                        tv_nsec: 1_000_000,
+                    };
+                    let _ = rustix::thread::nanosleep(&pause);
+                }
+                // A forked child keeps the holder alive: its death (or
+                // drop) finishes the job. Unknown: someone removed our
+                // beacon; its tokens cannot be told apart from a live
+                // fork's.
+                Probe::Alive | Probe::Unknown(_) => break,
             }
         }
+        slot.remove_flags(HolderFlags::CLOSING);
     }
 }
 
 /// The inode of this process's PID namespace, 0 if `/proc` cannot tell.
 #[allow(clippy::unnecessary_cast)] // st_ino's width differs by target
-fn pid_namespace() -> u64 {
-    rustix::fs::stat(c"/proc/self/ns/pid").map_or(0, |st| st.st_ino as u64)
+fn pid_namespace() -> u32 {
+    rustix::fs::stat(c"/proc/self/ns/pid").map_or(0, |st| st.st_ino as u32)
 }

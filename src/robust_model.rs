@@ -27,7 +27,7 @@ use loom::sync::Arc;
 use loom::thread;
 
 use crate::robust::protocol::{give, take_once};
-use crate::robust::record::{Header, Slot, SlotState, PENDING, TOKEN};
+use crate::robust::record::{Header, Slot, BUSY, TOKEN};
 use crate::robust::recover::give_back;
 use crate::sync::{arm_crash, Died};
 use crate::{model, RawSemaphore};
@@ -64,11 +64,11 @@ struct World {
     limit: u32,
 }
 
-fn world(limit: u32, value: u32, slot_state: u64) -> Arc<World> {
+fn world(limit: u32, value: u32, own: u64) -> Arc<World> {
     let w = Arc::new(World {
         sem: RawSemaphore::new(value).unwrap(),
         header: Header::new(limit),
-        slot: Slot::new(1, slot_state),
+        slot: Slot::new(1, own, 0),
         limit,
     });
     let _ = (w.sem.to_bytes(), w.header.touch());
@@ -115,7 +115,7 @@ fn assert_end(w: &World) {
         "value {value} + uncertain {uncertain} below the limit {}",
         w.limit
     );
-    let left = SlotState::of(w.slot.state.load(crate::sync::Ordering::Relaxed));
+    let left = w.slot.state();
     assert_eq!((left.tokens, left.pending), (0, 0), "slot not cleared");
 }
 
@@ -170,13 +170,13 @@ fn threads_die(crash_at: u32) {
     );
 }
 
-/// A holder died holding 2 tokens, one more pending; a first recovery dies
-/// at `crash_at`, and a second one finishes, beside a peer.
+/// A holder died holding 2 tokens, one more in flight; a first recovery
+/// dies at `crash_at`, and a second one finishes, beside a peer.
 fn recoverer_dies(crash_at: u32) {
     check(
         &std::format!("recoverer dies at point {crash_at}"),
         move || {
-            let w = world(3, 0, 2 * TOKEN + PENDING);
+            let w = world(3, 0, (2 * TOKEN) | BUSY);
             let p = {
                 let w = w.clone();
                 thread::spawn(move || peer(&w))
@@ -213,7 +213,7 @@ fn robust_model_threads_of_a_holder_die_together() {
 
 #[test]
 fn robust_model_recoverer_dies_anywhere() {
-    for at in (0..5).chain([u32::MAX]) {
+    for at in (0..CRASH_POINTS).chain([u32::MAX]) {
         recoverer_dies(at);
     }
 }
@@ -252,7 +252,7 @@ fn robust_model_blocked_robust_and_plain_waiters() {
         robust.join().unwrap();
         plain.join().unwrap();
         assert_eq!((w.sem.value(), w.sem.waiters()), (0, 0));
-        let s = SlotState::of(w.slot.state.load(crate::sync::Ordering::Relaxed));
+        let s = w.slot.state();
         assert_eq!((s.tokens, s.pending), (1, 0));
     });
 }
@@ -317,9 +317,7 @@ fn robust_model_finds_a_double_give_back() {
                 mortal(0, None, || {
                     w.sem.release().unwrap();
                     crate::robust::protocol::crash_point();
-                    w.slot
-                        .state
-                        .fetch_sub(TOKEN, crate::sync::Ordering::Relaxed);
+                    w.slot.own.fetch_sub(TOKEN, crate::sync::Ordering::Relaxed);
                 })
             })
         };

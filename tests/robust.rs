@@ -7,12 +7,13 @@ mod robust;
 
 use std::time::Duration;
 
-use common::{finish, spawn, wait_until, TestDir, TestName};
+use common::{finish, wait_until, TestDir, TestName};
 use named_semaphores::{
     holders_in, inspect, inspect_in, ErrorKind, Existence, Liveness, NamedSemaphore, RawSemaphore,
     RecordFlags, ROBUST_FILE_LEN,
 };
 use robust::{self as r, beacons, hold, sem_path};
+use robust::{no_fork, spawn};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -30,6 +31,16 @@ fn child() {
             let permits: Vec<_> = (0..n).map(|_| hold(&sem)).collect();
             std::thread::sleep(LIMIT);
             drop(permits);
+        }
+        // Creates a robust semaphore in `a[0]`, takes and gives back a
+        // recorded token `a[1]` times, and exits (for `strace -c`: the
+        // system calls must not grow with the count).
+        "pairs" => {
+            let n: u64 = a[1].parse().expect("count");
+            let sem = r::create(&a[0], "pairs", 1);
+            for _ in 0..n {
+                drop(hold(&sem));
+            }
         }
         other => panic!("unknown role {other}"),
     }
@@ -72,6 +83,7 @@ fn a_robust_file_is_glibc_image_then_record() {
     assert_eq!((me[0].pid, me[0].tokens), (std::process::id(), 0));
     assert_eq!(me[0].pid_namespace, r::pid_namespace());
     let ids: Vec<_> = me.iter().map(|h| h.beacon).collect();
+    let _quiet = no_fork();
     drop(sem);
     for id in ids {
         assert!(
@@ -115,6 +127,7 @@ fn a_dropped_handle_gives_back_what_it_still_records() {
     std::mem::forget(hold(&other));
     assert_eq!(owner.value(), 0);
     assert_eq!(beacons(&dir.0).len(), 2);
+    let _quiet = no_fork();
     drop(other);
     assert_eq!(owner.value(), 2);
     assert_eq!(beacons(&dir.0).len(), 1, "its beacon is gone");
@@ -224,6 +237,7 @@ fn every_slot_taken_is_a_typed_error() {
         r::SLOTS,
         "no beacon left by the refused open"
     );
+    let _quiet = no_fork();
     more.pop();
     let again = r::open(&dir.0, "s");
     assert!(again.is_robust());
@@ -241,6 +255,7 @@ fn a_clone_of_a_robust_handle_is_a_holder_of_its_own() {
     let holders: Vec<_> = sem.holders().unwrap().map(|h| h.tokens).collect();
     assert_eq!(holders.len(), 2);
     assert_eq!(holders.iter().sum::<u32>(), 1);
+    let _quiet = no_fork();
     drop(twin);
     assert_eq!(sem.value(), 2);
 }

@@ -15,7 +15,7 @@ use named_semaphores::{
     holders_in, inspect_in, ErrorKind, Liveness, NamedSemaphore, RecordFlags, Status,
 };
 use proptest::prelude::*;
-use robust::{self as r, ForgedBeacon, PENDING, RECOVERING, TOKEN};
+use robust::{self as r, ForgedBeacon, BUSY, PENDING, RECOVERING, SHARED_TOKEN, TOKEN};
 
 /// Opens `name` in `dir`, plain or robust.
 fn open(dir: &str, robust: bool) -> Result<NamedSemaphore, named_semaphores::Error> {
@@ -100,7 +100,7 @@ fn slots_claiming_too_much_give_back_nothing_over_the_limit() {
     let path = r::sem_path(&dir.0, "s");
     // One dead slot claims more than the limit: corrupt, left alone.
     let a = ForgedBeacon::new(&dir.0, 0xa, false);
-    r::write_slot(&path, 10, a.id, 4 * TOKEN, 1);
+    r::write_slot(&path, 10, a.id, 4 * TOKEN, 0, 1);
     let done = sem.recover().unwrap();
     assert_eq!((done.tokens, done.corrupt), (0, 1));
     assert_eq!(sem.value(), 3);
@@ -117,8 +117,9 @@ fn slots_claiming_too_much_give_back_nothing_over_the_limit() {
     sem.acquire().unwrap();
     let b = ForgedBeacon::new(&dir.0, 0xb, false);
     let c = ForgedBeacon::new(&dir.0, 0xc, false);
-    r::write_slot(&path, 11, b.id, 3 * TOKEN, 1);
-    r::write_slot(&path, 12, c.id, 3 * TOKEN, 1);
+    r::write_slot(&path, 11, b.id, 3 * TOKEN, 0, 1);
+    // The lanes sum modulo 2^32: 4 + (-1) = 3.
+    r::write_slot(&path, 12, c.id, 4 * TOKEN, SHARED_TOKEN.wrapping_neg(), 1);
     let done = sem.recover().unwrap();
     assert_eq!((done.tokens, done.holders), (1, 2));
     assert_eq!(sem.value(), 3);
@@ -133,11 +134,28 @@ fn a_slot_left_mid_recovery_is_uncertain_not_given_twice() {
     let path = r::sem_path(&dir.0, "s");
     sem.acquire().unwrap();
     let a = ForgedBeacon::new(&dir.0, 0xd, false);
-    r::write_slot(&path, 20, a.id, 2 * TOKEN + PENDING + RECOVERING, 1);
+    let shared = 2 * SHARED_TOKEN + PENDING + RECOVERING;
+    r::write_slot(&path, 20, a.id, 0, shared, 1);
     let done = sem.recover().unwrap();
     assert_eq!((done.tokens, done.uncertain, done.holders), (0, 3, 1));
     assert_eq!(sem.value(), 2);
     assert_eq!(sem.holders().unwrap().uncertain(), 3);
+}
+
+#[test]
+fn a_holder_dead_in_the_middle_of_an_operation_leaves_one_uncertain() {
+    let dir = TestDir::new("mid-operation");
+    let sem = r::create(&dir.0, "s", 4);
+    let path = r::sem_path(&dir.0, "s");
+    for _ in 0..4 {
+        sem.acquire().unwrap();
+    }
+    // Two tokens held, and a third in flight in the exclusive lane.
+    let a = ForgedBeacon::new(&dir.0, 0xd1, false);
+    r::write_slot(&path, 21, a.id, (2 * TOKEN) | BUSY, 0, 1);
+    let done = sem.recover().unwrap();
+    assert_eq!((done.tokens, done.uncertain), (2, 1));
+    assert_eq!(sem.value(), 2);
 }
 
 #[test]
@@ -158,7 +176,7 @@ fn beacons_that_are_not_files_tell_nothing() {
     std::fs::create_dir(r::beacon_path(&dir.0, 0xe3)).unwrap();
     // 0xe4: no beacon file at all.
     for (i, id) in [0xe1u64, 0xe2, 0xe3, 0xe4].into_iter().enumerate() {
-        r::write_slot(&path, 30 + i, id, TOKEN, 1);
+        r::write_slot(&path, 30 + i, id, TOKEN, 0, 1);
     }
     let done = sem.recover().unwrap();
     assert_eq!((done.tokens, done.undecided), (0, 4));
@@ -209,8 +227,8 @@ proptest! {
             .map(|&i| {
                 let id = 0xf000 + i as u64;
                 let b = ForgedBeacon::new(&dir.0, id, false);
-                let (_, state, _, _) = r::read_slot(&path, i);
-                r::write_slot(&path, i, id, state, 7);
+                let (_, own, shared, _) = r::read_slot(&path, i);
+                r::write_slot(&path, i, id, own, shared, 7);
                 b
             })
             .collect();

@@ -14,9 +14,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{finish, spawn, wait_until, TestDir};
+use common::{finish, wait_until, TestDir};
 use named_semaphores::{Liveness, NamedSemaphore};
-use robust::{self as r, hold, ForgedBeacon};
+use robust::{self as r, hold, spawn, ForgedBeacon};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -200,7 +200,7 @@ fn a_pid_in_the_record_decides_nothing() {
     // A PID that names a live process (this one), and a beacon nobody
     // holds: dead, recovered.
     let dead = ForgedBeacon::new(&dir.0, 0x1111_2222_3333_4444, false);
-    r::write_slot(&path, 5, dead.id, r::TOKEN, std::process::id());
+    r::write_slot(&path, 5, dead.id, r::TOKEN, 0, std::process::id());
     // A PID of a process that has exited (and may be reused), and a beacon
     // someone holds: alive, kept.
     let mut exited = Command::new("true").spawn().unwrap();
@@ -208,7 +208,7 @@ fn a_pid_in_the_record_decides_nothing() {
     exited.wait().unwrap();
     assert!(!r::exists(gone));
     let live = ForgedBeacon::new(&dir.0, 0x5555_6666_7777_8888, true);
-    r::write_slot(&path, 6, live.id, r::TOKEN, gone);
+    r::write_slot(&path, 6, live.id, 0, r::SHARED_TOKEN, gone);
 
     let done = sem.recover().unwrap();
     assert_eq!((done.tokens, done.holders), (1, 1));

@@ -10,7 +10,7 @@ use rustix::io::Errno;
 use crate::futex::{Deadline, WaitMode};
 use crate::robust::record::{corrupt, HeaderState, Slot, RECORD_LEN};
 use crate::robust::source::Source;
-use crate::robust::{recover, Holders, Recovery, Registration, Scope};
+use crate::robust::{protocol, recover, Holders, Recovery, Registration, Scope};
 use crate::{Error, ErrorKind, NamedSemaphore, Operation, Permit};
 
 fn not_robust() -> Error {
@@ -195,6 +195,16 @@ impl NamedSemaphore {
     ) -> Option<Result<bool, Error>> {
         let registration = self.robust.as_ref()?;
         let record = self.map.record()?;
-        Some(registration.take(self.map.sem(), record, &self.dir, deadline, mode, recorded))
+        let sem = self.map.sem();
+        // The uncontended path, inline; the wait and its checks are not.
+        let taken = if recorded {
+            protocol::take_once(sem, registration.slot(record))
+        } else {
+            sem.take_now()
+        };
+        if taken {
+            return Some(Ok(true));
+        }
+        Some(registration.take(sem, record, &self.dir, deadline, mode, recorded))
     }
 }

@@ -55,7 +55,9 @@ impl RawSemaphore {
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
     pub fn try_access(&self) -> Result<Option<Permit<'_>>, Error> {
-        Ok(self.try_acquire()?.then(|| Permit::new(Source::plain(self))))
+        Ok(self
+            .try_acquire()?
+            .then(|| Permit::new(Source::plain(self))))
     }
 
     /// A [`Permit`] if a token becomes available within `timeout`, else

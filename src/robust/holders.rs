@@ -45,8 +45,9 @@ pub struct Holder {
     pub beacon: u64,
     /// The process id that opened the handle, in its own PID namespace.
     pub pid: u32,
-    /// The inode of that process's PID namespace (`/proc/PID/ns/pid`); 0 if
-    /// unknown.
+    /// The inode of that process's PID namespace (`/proc/PID/ns/pid`), as
+    /// the record keeps it, in 32 bits (the namespace file system's inode
+    /// numbers fit); 0 if unknown.
     pub pid_namespace: u64,
     /// Tokens held.
     pub tokens: u32,
@@ -159,7 +160,7 @@ impl Iterator for Holders {
                 slot,
                 beacon: seen.beacon,
                 pid: seen.pid,
-                pid_namespace: seen.pid_ns,
+                pid_namespace: u64::from(seen.pid_ns),
                 tokens: seen.state.tokens,
                 pending: seen.state.pending,
                 flags: seen.state.flags,

@@ -2,34 +2,49 @@
 //! it takes and gives back, so that a recovery after its death gives back
 //! exactly what it held.
 //!
-//! The slot's state word holds the tokens held and the operations in
-//! flight ("pending"). Each operation brackets the one compare-and-swap on
-//! the semaphore's value between two updates of the state word:
+//! Each operation brackets the one compare-and-swap on the semaphore's
+//! value between two updates of the slot: a mark that an operation is in
+//! flight, and its settlement. A slot has two lanes (`robust/record.rs`):
+//!
+//! - The exclusive lane, `own`, is the fast path. A thread claims it by
+//!   setting its BUSY bit with one compare-and-swap (the mark), and while
+//!   BUSY is set no other thread writes it: the settlement is a plain
+//!   store. One read-modify-write on the slot per operation, beside the one
+//!   on the value.
 //!
 //! ```text
-//! take:     pending += 1;  CAS value -> value - 1;  tokens += 1, pending -= 1
-//!                                 (failed: pending -= 1)
-//! give:     tokens -= 1, pending += 1;  post;  pending -= 1;  wake
-//! forget:   tokens -= 1                (the token is handed on)
+//! take:   CAS own: t -> t | BUSY;   CAS value -1;   own = t + 1   (failed: own = t)
+//! give:   CAS own: t -> (t-1) | BUSY;   post;   own = t - 1;   wake
 //! ```
 //!
-//! A holder that dies anywhere leaves a state that a recovery reads right:
-//! every token that is in `tokens` is held and is given back; a death
-//! between the two updates of one operation (a few instructions, no system
-//! call) leaves `pending` at 1 for it, and that token may or may not have
-//! moved: it is reported as uncertain, never given back, so it is never
-//! given back twice and never raises the value above the limit.
+//! - The shared lane, `shared`, takes the operations of the other threads of
+//!   the handle while one holds BUSY: read-modify-write operations only
+//!   (`pending` counts its operations in flight). Its token count may go
+//!   below zero (modulo 2³²) when it gives back a token the exclusive lane
+//!   holds; the holder's tokens are the sum of both.
 //!
-//! Orderings: the first update of a take is `Acquire`, so that the value's
-//! CAS cannot be moved before it; the last update of a give is `Release`, so
-//! that the post cannot be moved after it. (A killed process loses none of
-//! the stores it executed; what matters is that they are executed in this
-//! order.) The counts themselves are only ever changed by read-modify-write
-//! operations, so threads sharing a handle cannot lose each other's updates.
-//! Pure functions on plain memory: the model checker runs them (see
-//! `robust_model.rs`).
+//! ```text
+//! take:   pending += 1;   CAS value -1;   tokens += 1, pending -= 1   (failed: pending -= 1)
+//! give:   tokens -= 1, pending += 1;   post;   pending -= 1;   wake
+//! forget: tokens -= 1   (in either lane: the token is handed on)
+//! ```
+//!
+//! A holder that dies anywhere leaves a slot a recovery reads right: the
+//! tokens in the two lanes are held and are given back; a death between the
+//! mark and the settlement of one operation (a few instructions, and no
+//! system call: the settlement comes before the post's wake-up) leaves BUSY
+//! or `pending` set for it, and that token may or may not have moved: it is
+//! reported as uncertain, never given back, so it is never given back twice
+//! and never raises the value above the limit.
+//!
+//! Orderings: the mark of a take is `Acquire`, so that the value's CAS
+//! cannot be moved before it; the settlement of a give is `Release`, so that
+//! the post cannot be moved after it. (A killed process loses none of the
+//! stores it executed; what matters is that they are executed in this
+//! order.) Pure functions on plain memory: the model checker runs them,
+//! holders and threads dying between any two steps (`robust_model.rs`).
 
-use crate::robust::record::{flag_bits, HolderFlags, Slot, PENDING, TOKEN};
+use crate::robust::record::{Slot, BUSY, PENDING, SHARED_TOKEN, TOKEN};
 use crate::sync::Ordering::*;
 use crate::{Error, RawSemaphore};
 
@@ -42,29 +57,52 @@ pub(crate) fn crash_point() {}
 #[cfg(loom)]
 pub(crate) use crate::sync::crash_point;
 
+/// Claims the exclusive lane if no thread holds it (and, for a give, if it
+/// holds a token), marking it BUSY and, for a give, taking the token out in
+/// the same step: the lane as it was.
+#[inline]
+fn claim(slot: &Slot, give: bool, success: crate::sync::Ordering) -> Option<u64> {
+    let own = slot.own.load(Relaxed);
+    if own & BUSY != 0 || give && own as u32 == 0 {
+        return None;
+    }
+    let busy = own.wrapping_sub(u64::from(give)) | BUSY;
+    slot.own.compare_exchange(own, busy, success, Relaxed).ok()
+}
+
 /// Takes a token if one is available now, and records it in `slot`.
 #[inline]
 pub(crate) fn take_once(sem: &RawSemaphore, slot: &Slot) -> bool {
     if sem.value() == 0 {
         return false;
     }
-    slot.state.fetch_add(PENDING, Acquire);
+    if let Some(own) = claim(slot, false, Acquire) {
+        crash_point();
+        let taken = sem.take_now();
+        crash_point();
+        let settled = if taken { own.wrapping_add(TOKEN) } else { own };
+        slot.own.store(settled, Release);
+        return taken;
+    }
+    slot.shared.fetch_add(PENDING, Acquire);
     crash_point();
     if sem.take_now() {
         crash_point();
-        slot.state.fetch_add(TOKEN.wrapping_sub(PENDING), Relaxed);
+        slot.shared
+            .fetch_add(SHARED_TOKEN.wrapping_sub(PENDING), Relaxed);
         true
     } else {
-        slot.state.fetch_sub(PENDING, Relaxed);
+        slot.shared.fetch_sub(PENDING, Relaxed);
         false
     }
 }
 
 /// Gives back a token recorded in `slot` (a permit's drop).
 ///
-/// If the slot records no token (a permit that crossed a `fork`, or a slot
-/// someone else wrote), the token is posted without a record change, and
-/// the slot is flagged [`HolderFlags::UNRECORDED_RELEASE`].
+/// The token must be recorded there: one permit given back twice (a copy
+/// that crossed a `fork` and is dropped on both sides, as with any
+/// semaphore a double release) leaves the slot's count below zero, which a
+/// recovery refuses as corrupt.
 ///
 /// # Errors
 ///
@@ -72,30 +110,31 @@ pub(crate) fn take_once(sem: &RawSemaphore, slot: &Slot) -> bool {
 /// the slot then still records the token.
 #[inline]
 pub(crate) fn give(sem: &RawSemaphore, slot: &Slot) -> Result<(), Error> {
-    let mut s = slot.state.load(Relaxed);
-    loop {
-        if s as u32 == 0 {
-            slot.state
-                .fetch_or(flag_bits(HolderFlags::UNRECORDED_RELEASE), Relaxed);
-            return sem.release();
+    if let Some(before) = claim(slot, true, Relaxed) {
+        crash_point();
+        // Settled between the post's atomic add and its wake-up, so that
+        // the wake's system call (where a signal is most likely to land) is
+        // outside the window.
+        let posted = sem.release_then(|| {
+            crash_point();
+            slot.own.store(before - TOKEN, Release);
+        });
+        if posted.is_err() {
+            // Not posted: the token is still held.
+            slot.own.store(before, Release);
         }
-        let new = s.wrapping_sub(TOKEN).wrapping_add(PENDING);
-        match slot.state.compare_exchange_weak(s, new, Relaxed, Relaxed) {
-            Ok(_) => break,
-            Err(now) => s = now,
-        }
+        return posted;
     }
+    slot.shared
+        .fetch_add(PENDING.wrapping_sub(SHARED_TOKEN), Relaxed);
     crash_point();
-    // Settled between the post's atomic add and its wake-up, so that the
-    // wake's system call (where a signal is most likely to land) is outside
-    // the window.
     let posted = sem.release_then(|| {
         crash_point();
-        slot.state.fetch_sub(PENDING, Release);
+        slot.shared.fetch_sub(PENDING, Release);
     });
     if posted.is_err() {
-        // Not posted: the token is still held.
-        slot.state.fetch_add(TOKEN.wrapping_sub(PENDING), Release);
+        slot.shared
+            .fetch_add(SHARED_TOKEN.wrapping_sub(PENDING), Release);
     }
     posted
 }
@@ -103,14 +142,16 @@ pub(crate) fn give(sem: &RawSemaphore, slot: &Slot) -> Result<(), Error> {
 /// Stops recording a token of `slot` without giving it back
 /// (`Permit::forget`): it is handed on, and never given back at death.
 pub(crate) fn forget(slot: &Slot) {
-    let mut s = slot.state.load(Relaxed);
-    while s as u32 != 0 {
-        match slot
-            .state
-            .compare_exchange_weak(s, s.wrapping_sub(TOKEN), Relaxed, Relaxed)
+    let own = slot.own.load(Relaxed);
+    if own as u32 != 0 && own & BUSY == 0 {
+        let fewer = own.wrapping_sub(TOKEN);
+        if slot
+            .own
+            .compare_exchange(own, fewer, Relaxed, Relaxed)
+            .is_ok()
         {
-            Ok(_) => return,
-            Err(now) => s = now,
+            return;
         }
     }
+    slot.shared.fetch_sub(SHARED_TOKEN, Relaxed);
 }

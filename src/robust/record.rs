@@ -13,12 +13,20 @@
 //!   96..128  reserved, zero
 //! offset 128   SLOTS holder slots of 32 bytes
 //!   +0  u64  beacon     the holder's beacon id; 0 = free
-//!   +8  u64  state      tokens (u32) | pending << 32 (u16) | flags << 48 (u16)
-//!   +16 u32  pid        for display only
-//!   +20 u32  reserved
-//!   +24 u64  pid_ns     inode of the holder's PID namespace, display only
+//!   +8  u64  own        tokens (u32) | BUSY (bit 32): the exclusive lane
+//!   +16 u64  shared     pending (u16) | flags << 16 (u16)
+//!                       | tokens << 32 (u32, wrapping): the shared lane
+//!   +24 u32  pid        for display only
+//!   +28 u32  pid_ns     inode of the holder's PID namespace (nsfs inodes
+//!                       fit 32 bits), display only
 //! ROBUST_FILE_LEN (4096)
 //! ```
+//!
+//! A holder's tokens are `own.tokens + shared.tokens` (modulo 2³²: the
+//! shared lane may go below zero while the exclusive one holds the tokens
+//! it gives back), and its operations in flight are `BUSY + pending`. The
+//! two lanes are what keeps the uncontended path cheap; see
+//! `robust/protocol.rs`.
 //!
 //! Every field is an atomic word in the host's byte order (a semaphore is
 //! shared by processes of one machine). Anyone who can write the semaphore
@@ -54,12 +62,19 @@ pub(crate) const IDENT: u64 = MAGIC as u64 | (VERSION as u64) << 32 | (SLOTS as 
 /// The bit of the limit word that says the limit is recorded.
 const LIMIT_SET: u32 = 1 << 31;
 
-/// One token in a slot's state word.
+/// One token in the exclusive lane.
 pub(crate) const TOKEN: u64 = 1;
-/// One operation in flight in a slot's state word.
-pub(crate) const PENDING: u64 = 1 << 32;
-/// Where a slot's flags sit in its state word.
-const FLAGS_SHIFT: u32 = 48;
+/// The exclusive lane's one operation in flight.
+pub(crate) const BUSY: u64 = 1 << 32;
+/// One token in the shared lane: in its top half, so that a count below
+/// zero wraps out of the word and never borrows from the fields below.
+pub(crate) const SHARED_TOKEN: u64 = 1 << 32;
+/// One operation in flight, in the shared lane.
+pub(crate) const PENDING: u64 = 1;
+/// The shared lane's count of operations in flight.
+pub(crate) const PENDING_MASK: u64 = 0xffff;
+/// Where a slot's flags sit in the shared lane.
+const FLAGS_SHIFT: u32 = 16;
 
 bitflags::bitflags! {
     /// What a holder's slot says about it besides its counts
@@ -73,9 +88,6 @@ bitflags::bitflags! {
     /// ```
     #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
     pub struct HolderFlags: u16 {
-        /// The handle gave back a token its slot did not show as held
-        /// (a permit that crossed a `fork`, or a slot someone else wrote).
-        const UNRECORDED_RELEASE = 1 << 0;
         /// The handle is being dropped: it is giving back what its slot
         /// still holds.
         const CLOSING = 1 << 1;
@@ -128,10 +140,13 @@ pub(crate) struct Header {
 #[repr(C)]
 pub(crate) struct Slot {
     pub(crate) beacon: AtomicU64,
-    pub(crate) state: AtomicU64,
+    /// The exclusive lane: written only by the thread that set its BUSY bit
+    /// (plain stores), or by a recovery once the holder is dead.
+    pub(crate) own: AtomicU64,
+    /// The shared lane: changed only by read-modify-write operations.
+    pub(crate) shared: AtomicU64,
     pub(crate) pid: AtomicU32,
-    reserved: AtomicU32,
-    pub(crate) pid_ns: AtomicU64,
+    pub(crate) pid_ns: AtomicU32,
 }
 
 /// The record: the file from [`HEADER_OFFSET`] to its end.
@@ -179,14 +194,14 @@ impl Header {
 
 #[cfg(loom)]
 impl Slot {
-    /// A slot claimed by `beacon`, with this state word.
-    pub(crate) fn new(beacon: u64, state: u64) -> Slot {
+    /// A slot claimed by `beacon`, with these lanes.
+    pub(crate) fn new(beacon: u64, own: u64, shared: u64) -> Slot {
         Slot {
             beacon: AtomicU64::new(beacon),
-            state: AtomicU64::new(state),
+            own: AtomicU64::new(own),
+            shared: AtomicU64::new(shared),
             pid: AtomicU32::new(0),
-            reserved: AtomicU32::new(0),
-            pid_ns: AtomicU64::new(0),
+            pid_ns: AtomicU32::new(0),
         }
     }
 }
@@ -327,9 +342,10 @@ impl Record {
         for (i, slot) in self.slots.iter().enumerate() {
             let at = SLOTS_OFFSET - HEADER_OFFSET + i * SLOT_LEN;
             put(at, &slot.beacon.load(Acquire).to_ne_bytes());
-            put(at + 8, &slot.state.load(Relaxed).to_ne_bytes());
-            put(at + 16, &slot.pid.load(Relaxed).to_ne_bytes());
-            put(at + 24, &slot.pid_ns.load(Relaxed).to_ne_bytes());
+            put(at + 8, &slot.own.load(Relaxed).to_ne_bytes());
+            put(at + 16, &slot.shared.load(Relaxed).to_ne_bytes());
+            put(at + 24, &slot.pid.load(Relaxed).to_ne_bytes());
+            put(at + 28, &slot.pid_ns.load(Relaxed).to_ne_bytes());
         }
     }
 }
@@ -377,11 +393,13 @@ pub(crate) struct SlotState {
 }
 
 impl SlotState {
-    pub(crate) fn of(word: u64) -> SlotState {
+    /// The state of a slot whose lanes hold `own` and `shared`.
+    pub(crate) fn of(own: u64, shared: u64) -> SlotState {
+        let busy = u16::from(own & BUSY != 0);
         SlotState {
-            tokens: word as u32,
-            pending: (word >> 32) as u16,
-            flags: HolderFlags::from_bits_truncate((word >> FLAGS_SHIFT) as u16),
+            tokens: (own as u32).wrapping_add((shared >> 32) as u32),
+            pending: (shared as u16).saturating_add(busy),
+            flags: HolderFlags::from_bits_truncate((shared >> FLAGS_SHIFT) as u16),
         }
     }
 
@@ -401,7 +419,7 @@ impl SlotState {
     }
 }
 
-/// The bit pattern of `flags` in a state word.
+/// The bit pattern of `flags` in the shared lane.
 pub(crate) fn flag_bits(flags: HolderFlags) -> u64 {
     u64::from(flags.bits()) << FLAGS_SHIFT
 }
@@ -412,14 +430,14 @@ pub(crate) struct SlotCopy {
     pub(crate) beacon: u64,
     pub(crate) state: SlotState,
     pub(crate) pid: u32,
-    pub(crate) pid_ns: u64,
+    pub(crate) pid_ns: u32,
 }
 
 impl SlotCopy {
     pub(crate) fn of(slot: &Slot) -> SlotCopy {
         SlotCopy {
             beacon: slot.beacon.load(Acquire),
-            state: SlotState::of(slot.state.load(Relaxed)),
+            state: slot.state(),
             pid: slot.pid.load(Relaxed),
             pid_ns: slot.pid_ns.load(Relaxed),
         }
@@ -443,14 +461,27 @@ impl SlotCopy {
         };
         SlotCopy {
             beacon: u64_at(0),
-            state: SlotState::of(u64_at(8)),
-            pid: u32_at(16),
-            pid_ns: u64_at(24),
+            state: SlotState::of(u64_at(8), u64_at(16)),
+            pid: u32_at(24),
+            pid_ns: u32_at(28),
         }
     }
 }
 
 impl Slot {
+    /// Both lanes, read one after the other.
+    pub(crate) fn state(&self) -> SlotState {
+        SlotState::of(self.own.load(Acquire), self.shared.load(Acquire))
+    }
+
+    pub(crate) fn add_flags(&self, flags: HolderFlags) {
+        self.shared.fetch_or(flag_bits(flags), Relaxed);
+    }
+
+    pub(crate) fn remove_flags(&self, flags: HolderFlags) {
+        self.shared.fetch_and(!flag_bits(flags), Relaxed);
+    }
+
     /// Marks the slot free after its holder is gone: display fields first,
     /// then the beacon word (Release), which lets a new holder claim it.
     pub(crate) fn release_claim(&self, beacon: u64) {
@@ -462,7 +493,7 @@ impl Slot {
     /// Claims the slot for `beacon` if it is free: the claim and its
     /// publication are one compare-and-swap. The state word is reset (a free
     /// slot's state means nothing).
-    pub(crate) fn claim(&self, beacon: u64, pid: u32, pid_ns: u64) -> bool {
+    pub(crate) fn claim(&self, beacon: u64, pid: u32, pid_ns: u32) -> bool {
         if self
             .beacon
             .compare_exchange(0, beacon, AcqRel, Relaxed)
@@ -470,7 +501,8 @@ impl Slot {
         {
             return false;
         }
-        self.state.store(0, Relaxed);
+        self.own.store(0, Relaxed);
+        self.shared.store(0, Relaxed);
         self.pid.store(pid, Relaxed);
         self.pid_ns.store(pid_ns, Relaxed);
         true
@@ -510,14 +542,17 @@ mod tests {
 
     #[test]
     fn state_words() {
-        let word = 3 * TOKEN + 2 * PENDING + flag_bits(HolderFlags::CLOSING);
-        let s = SlotState::of(word);
-        assert_eq!((s.tokens, s.pending, s.flags), (3, 2, HolderFlags::CLOSING));
+        let shared = SHARED_TOKEN + 2 * PENDING + flag_bits(HolderFlags::CLOSING);
+        let s = SlotState::of(2 * TOKEN + BUSY, shared);
+        assert_eq!((s.tokens, s.pending, s.flags), (3, 3, HolderFlags::CLOSING));
         assert!(s.check(3).is_ok());
         assert_eq!(s.check(2).unwrap_err().kind(), ErrorKind::CorruptRecord);
-        assert_eq!((s.uncertain(5), s.uncertain(1)), (2, 1));
+        assert_eq!((s.uncertain(5), s.uncertain(1)), (3, 1));
+        // The shared lane below zero while the exclusive one holds tokens.
+        let s = SlotState::of(3 * TOKEN, SHARED_TOKEN.wrapping_neg());
+        assert_eq!((s.tokens, s.pending), (2, 0));
         // Unknown flag bits are ignored, never a panic.
-        assert_eq!(SlotState::of(u64::MAX).flags, HolderFlags::all());
+        assert_eq!(SlotState::of(u64::MAX, u64::MAX).flags, HolderFlags::all());
     }
 
     #[test]
@@ -525,8 +560,9 @@ mod tests {
         let mut record = [0u8; ROBUST_FILE_LEN - HEADER_OFFSET];
         let at = SLOTS_OFFSET - HEADER_OFFSET + 2 * SLOT_LEN;
         record[at..at + 8].copy_from_slice(&9u64.to_ne_bytes());
-        record[at + 8..at + 16].copy_from_slice(&(4 * TOKEN + PENDING).to_ne_bytes());
-        record[at + 16..at + 20].copy_from_slice(&77u32.to_ne_bytes());
+        record[at + 8..at + 16].copy_from_slice(&(4 * TOKEN).to_ne_bytes());
+        record[at + 16..at + 24].copy_from_slice(&PENDING.to_ne_bytes());
+        record[at + 24..at + 28].copy_from_slice(&77u32.to_ne_bytes());
         let s = SlotCopy::of_bytes(&record, 2);
         assert_eq!(
             (s.beacon, s.state.tokens, s.state.pending, s.pid),

@@ -22,7 +22,7 @@ use core::fmt;
 use super::beacon::{self, DeadBeacon, Probe};
 use super::protocol::crash_point;
 use super::record::{
-    flag_bits, Header, HolderFlags, Record, RecordFlags, Slot, SlotCopy, SlotState,
+    flag_bits, Header, HolderFlags, Record, RecordFlags, Slot, SlotCopy, BUSY, PENDING_MASK,
 };
 use crate::name::Directory;
 use crate::sync::Ordering::*;
@@ -159,14 +159,13 @@ pub(crate) fn recover_slot(
 }
 
 /// Gives back the tokens a dead holder's slot records (never raising the
-/// value above `limit`), counts its pending operations as uncertain, and
-/// clears its state word. Nobody else writes the slot meanwhile: the
-/// caller holds the holder's beacon lock. (Plain memory: the model checker
-/// runs it, with the deaths of recoverers, in `robust_model.rs`.)
+/// value above `limit`), counts its operations in flight as uncertain, and
+/// clears both its lanes. Nobody else writes the slot meanwhile: the caller
+/// holds the holder's beacon lock. (Plain memory: the model checker runs
+/// it, with the deaths of recoverers, in `robust_model.rs`.)
 pub(crate) fn give_back(sem: &RawSemaphore, header: &Header, slot: &Slot, limit: u32) -> Recovery {
     let mut done = Recovery::default();
-    let word = slot.state.load(Acquire);
-    let state = SlotState::of(word);
+    let state = slot.state();
     if state.check(limit).is_err() {
         // Left as found, for a listing to show.
         header.add_flags(RecordFlags::CORRUPT_SLOT);
@@ -176,28 +175,35 @@ pub(crate) fn give_back(sem: &RawSemaphore, header: &Header, slot: &Slot, limit:
     let (posted, uncertain) = if state.flags.contains(HolderFlags::RECOVERING) {
         // An earlier recovery died between marking the slot and clearing
         // it: its post may or may not have happened. (It counted the
-        // pending operations already, and cleared them.)
+        // operations in flight already, and cleared them, or left one it
+        // counts again here: too many, never too few.)
         let moving = u64::from(state.tokens) + u64::from(state.uncertain(limit));
         let uncertain = u32::try_from(moving).unwrap_or(u32::MAX).min(limit);
         header.count_recovery(0, uncertain);
         (0, uncertain)
     } else {
-        // Pending operations are counted as uncertain first, then cleared
-        // in the same step that marks the slot: a death between the two
-        // counts them twice (too many reported, never too few).
+        // Operations in flight are counted as uncertain first, then cleared
+        // by the mark: a death between the two counts them twice (too many
+        // reported, never too few).
         let uncertain = state.uncertain(limit);
         header.count_recovery(0, uncertain);
         crash_point();
-        let marked = (word & 0xffff_ffff) | flag_bits(state.flags | HolderFlags::RECOVERING);
-        slot.state.store(marked, Release);
+        // The mark, which also clears the operations in flight (a death
+        // between the two stores counts BUSY once more: too many).
+        let shared = slot.shared.load(Acquire) & !PENDING_MASK;
+        let flags = flag_bits(HolderFlags::RECOVERING);
+        slot.shared.store(shared | flags, Release);
         crash_point();
-        // Marked before the post, so that a death from here to the clear
-        // below leaves the tokens uncertain, never given back twice. The
-        // clear is between the post's atomic add and its wake-up: the
-        // wake's system call is outside the window.
+        slot.own.store(slot.own.load(Acquire) & !BUSY, Release);
+        crash_point();
+        // From the mark to the clear, a death leaves the tokens uncertain,
+        // never given back twice. The clear is between the post's atomic
+        // add and its wake-up: the wake's system call is outside the window.
         let posted = sem.release_up_to(state.tokens, limit, |_| {
             crash_point();
-            slot.state.store(0, Release);
+            slot.own.store(0, Release);
+            crash_point();
+            slot.shared.store(0, Release);
         });
         if posted < state.tokens {
             header.add_flags(RecordFlags::CAPPED);
@@ -205,7 +211,8 @@ pub(crate) fn give_back(sem: &RawSemaphore, header: &Header, slot: &Slot, limit:
         header.count_recovery(posted, 0);
         (posted, uncertain)
     };
-    slot.state.store(0, Release);
+    slot.own.store(0, Release);
+    slot.shared.store(0, Release);
     done.tokens = posted;
     done.holders = 1;
     done.uncertain = uncertain;

@@ -7,6 +7,8 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use named_semaphores::{Existence, NamedSemaphore, Permit};
@@ -16,11 +18,31 @@ pub const HEADER_OFFSET: u64 = 64;
 pub const SLOTS_OFFSET: u64 = 128;
 pub const SLOT_LEN: u64 = 32;
 pub const SLOTS: usize = 124;
-/// One token and one pending operation in a slot's state word.
+/// A slot's two lanes: one token in the exclusive lane (`own`), and its
+/// BUSY bit; one token, one pending operation and the RECOVERING flag in
+/// the shared lane.
 pub const TOKEN: u64 = 1;
-pub const PENDING: u64 = 1 << 32;
-/// The RECOVERING holder flag, in the state word.
-pub const RECOVERING: u64 = 1 << (48 + 2);
+pub const BUSY: u64 = 1 << 32;
+pub const SHARED_TOKEN: u64 = 1 << 32;
+pub const PENDING: u64 = 1;
+pub const RECOVERING: u64 = 1 << (16 + 2);
+
+/// Held while a child process is started, and by a test that checks what a
+/// handle's drop gives back: a child started by another test thread holds a
+/// copy of every descriptor of this process until its `exec`, beacons
+/// included, and a beacon held by someone keeps its holder alive.
+static FORKING: Mutex<()> = Mutex::new(());
+
+/// No child is being started while this is held.
+pub fn no_fork() -> MutexGuard<'static, ()> {
+    FORKING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// [`crate::common::spawn`], while no test checks a drop.
+pub fn spawn(role: &str, args: &[&str]) -> Child {
+    let _quiet = no_fork();
+    crate::common::spawn(role, args)
+}
 
 /// The file of semaphore `name` in `dir`.
 pub fn sem_path(dir: &str, name: &str) -> PathBuf {
@@ -72,8 +94,8 @@ pub fn hold(sem: &NamedSemaphore) -> Permit<'_> {
     sem.access().expect("acquire")
 }
 
-/// Reads slot `index`: (beacon, state, pid, pid namespace).
-pub fn read_slot(path: &Path, index: usize) -> (u64, u64, u32, u64) {
+/// Reads slot `index`: (beacon, own lane, shared lane, pid).
+pub fn read_slot(path: &Path, index: usize) -> (u64, u64, u64, u32) {
     let f = File::open(path).expect("open semaphore file");
     let mut b = [0u8; 32];
     f.read_exact_at(&mut b, SLOTS_OFFSET + index as u64 * SLOT_LEN)
@@ -82,21 +104,22 @@ pub fn read_slot(path: &Path, index: usize) -> (u64, u64, u32, u64) {
     (
         u64_at(0),
         u64_at(8),
-        u32::from_ne_bytes(b[16..20].try_into().unwrap()),
-        u64_at(24),
+        u64_at(16),
+        u32::from_ne_bytes(b[24..28].try_into().unwrap()),
     )
 }
 
-/// Writes slot `index` as another program could: beacon, state, pid.
-pub fn write_slot(path: &Path, index: usize, beacon: u64, state: u64, pid: u32) {
+/// Writes slot `index` as another program could: beacon, both lanes, pid.
+pub fn write_slot(path: &Path, index: usize, beacon: u64, own: u64, shared: u64, pid: u32) {
     let f = std::fs::OpenOptions::new()
         .write(true)
         .open(path)
         .expect("open semaphore file for writing");
     let mut b = [0u8; 32];
     b[0..8].copy_from_slice(&beacon.to_ne_bytes());
-    b[8..16].copy_from_slice(&state.to_ne_bytes());
-    b[16..20].copy_from_slice(&pid.to_ne_bytes());
+    b[8..16].copy_from_slice(&own.to_ne_bytes());
+    b[16..24].copy_from_slice(&shared.to_ne_bytes());
+    b[24..28].copy_from_slice(&pid.to_ne_bytes());
     f.write_all_at(&b, SLOTS_OFFSET + index as u64 * SLOT_LEN)
         .expect("write slot");
 }
