@@ -59,7 +59,9 @@ impl Mapping {
     /// The robust record after the `sem_t`, if the file has room for one
     /// (its header may still be all zero: see [`HeaderState`]).
     pub(crate) fn record(&self) -> Option<&Record> {
-        if self.len != ROBUST_FILE_LEN {
+        // Without 64-bit atomics there is no record to use (robust mode is
+        // refused there).
+        if self.len != ROBUST_FILE_LEN || !cfg!(target_has_atomic = "64") {
             return None;
         }
         // SAFETY: the mapping is ROBUST_FILE_LEN bytes, page-aligned, so
@@ -81,7 +83,8 @@ impl Mapping {
     /// record gives its token back; `None` without a record.
     #[inline]
     pub(crate) fn slot_source(&self, slot: usize) -> Option<Source<'_>> {
-        if self.len != ROBUST_FILE_LEN || slot >= SLOTS {
+        self.record()?;
+        if slot >= SLOTS {
             return None;
         }
         // SAFETY: the mapping is a robust semaphore's whole file, made by

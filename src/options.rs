@@ -273,6 +273,15 @@ impl<'a> OpenOptions<'a> {
             }
             None => Directory::default(),
         };
+        if self.robust && !cfg!(target_has_atomic = "64") {
+            // Refused before the file is touched (a robust open may add a
+            // record to it).
+            return Err(Error::new(
+                ErrorKind::NotRobust,
+                rustix::io::Errno::OPNOTSUPP,
+                "robust mode needs 64-bit atomics",
+            ));
+        }
         if self.existence != Existence::OpenExisting && self.value > VALUE_MAX {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,

@@ -16,6 +16,11 @@ pub(crate) use core::sync::atomic::AtomicU64;
 
 #[cfg(loom)]
 pub(crate) use self::crash::{arm_crash, crash_point, Died};
+// Where there are no 64-bit atomics, the robust mode is refused and its
+// record never made: this stand-in cannot be made either.
+#[cfg(all(not(loom), not(target_has_atomic = "64")))]
+pub(crate) use self::no_atomic64::AtomicU64;
+
 #[cfg(loom)]
 pub(crate) use self::model::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 
@@ -150,6 +155,50 @@ mod crash {
         });
         if die {
             std::panic::resume_unwind(std::boxed::Box::new(Died));
+        }
+    }
+}
+
+#[cfg(all(not(loom), not(target_has_atomic = "64")))]
+mod no_atomic64 {
+    //! A stand-in for `AtomicU64` on targets without 64-bit atomics (some
+    //! 32-bit powerpc and mips): a type with no values, so that the robust
+    //! record compiles but can never exist there (`file.rs` never maps one,
+    //! and the robust mode refuses to start).
+
+    use super::Ordering;
+    use core::convert::Infallible;
+
+    pub(crate) struct AtomicU64(Infallible);
+
+    #[allow(dead_code)]
+    impl AtomicU64 {
+        pub(crate) fn load(&self, _: Ordering) -> u64 {
+            match self.0 {}
+        }
+        pub(crate) fn store(&self, _: u64, _: Ordering) {
+            match self.0 {}
+        }
+        pub(crate) fn fetch_add(&self, _: u64, _: Ordering) -> u64 {
+            match self.0 {}
+        }
+        pub(crate) fn fetch_sub(&self, _: u64, _: Ordering) -> u64 {
+            match self.0 {}
+        }
+        pub(crate) fn fetch_or(&self, _: u64, _: Ordering) -> u64 {
+            match self.0 {}
+        }
+        pub(crate) fn fetch_and(&self, _: u64, _: Ordering) -> u64 {
+            match self.0 {}
+        }
+        pub(crate) fn compare_exchange(
+            &self,
+            _: u64,
+            _: u64,
+            _: Ordering,
+            _: Ordering,
+        ) -> Result<u64, u64> {
+            match self.0 {}
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Robust mode: the file format as other programs see it, which tokens the
 //! record follows, and recovery of a holder killed while holding tokens.
 
+#![cfg(target_has_atomic = "64")]
+
 mod common;
 #[path = "common/robust.rs"]
 mod robust;

@@ -4,6 +4,8 @@
 //! gives a typed error or is ignored; nothing panics, and no recovery raises
 //! the value above the record's limit.
 
+#![cfg(target_has_atomic = "64")]
+
 mod common;
 #[path = "common/robust.rs"]
 mod robust;

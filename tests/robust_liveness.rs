@@ -6,6 +6,8 @@
 //! handle; and a blocked waiter checks before it sleeps and then once per
 //! check period.
 
+#![cfg(target_has_atomic = "64")]
+
 mod common;
 #[path = "common/robust.rs"]
 mod robust;

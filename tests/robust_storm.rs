@@ -23,6 +23,8 @@
 //! its tokens but is not running, and its tokens come back only after its
 //! death, so the word never counts a token twice.
 
+#![cfg(target_has_atomic = "64")]
+
 mod common;
 
 use std::os::unix::process::ExitStatusExt;

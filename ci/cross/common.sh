@@ -86,6 +86,9 @@ rustix_backend() {
 # whole suite (unit, integration and doc tests), for a -Zbuild-std target.
 suite() {
     local t=$1
+    # The robust kill storm (tests/robust_storm.rs) runs 20 s natively; 5 s
+    # per row here, where it mostly runs under emulation.
+    export NSEM_STORM_SECS="${NSEM_STORM_SECS:-5}"
     step "$t: build the no_std library (default features)"
     cargo build -Zbuild-std --target "$t" --lib
     step "$t: cargo test, all features"

@@ -23,13 +23,6 @@ impl NamedSemaphore {
     /// record of a plain semaphore's file that was extended for one, with
     /// `limit` as its limit, then registers.
     pub(crate) fn make_robust(&mut self, limit: u32, period: Duration) -> Result<(), Error> {
-        if cfg!(not(target_has_atomic = "64")) {
-            return Err(Error::new(
-                ErrorKind::NotRobust,
-                Errno::OPNOTSUPP,
-                "robust mode needs 64-bit atomics",
-            ));
-        }
         let record = self.map.record().ok_or_else(not_robust)?;
         match record.header.state() {
             HeaderState::Robust(_) => {}

@@ -157,8 +157,9 @@ pub(crate) struct Record {
 }
 
 // The Rust structs are the file's layout (not under the model checker,
-// whose atomics are larger).
-#[cfg(not(loom))]
+// whose atomics are larger, nor where there are no 64-bit atomics and no
+// record).
+#[cfg(all(not(loom), target_has_atomic = "64"))]
 const _: () = {
     assert!(core::mem::size_of::<Header>() == SLOTS_OFFSET - HEADER_OFFSET);
     assert!(core::mem::size_of::<Slot>() == SLOT_LEN);
