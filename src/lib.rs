@@ -49,7 +49,39 @@
 //! A token held by a process that dies is lost, also with
 //! `open_or_create`, where nobody unlinks the name: remove it
 //! ([`unlink`], or `nsem unlink NAME`) to start again from the initial
-//! value.
+//! value, or open the semaphore in [robust mode](#robust-mode).
+//!
+//! # Robust mode
+//!
+//! A handle opened with [`OpenOptions::robust`] records the tokens it holds
+//! in the semaphore file, after glibc's `sem_t`, and holds a lock that the
+//! kernel drops when its process dies: a dead holder's tokens then come
+//! back, exactly once, when any robust handle of the semaphore would block
+//! (before it sleeps, and once per check period while it waits) or when
+//! anyone calls [`NamedSemaphore::recover`]. glibc programs share the
+//! semaphore unchanged (their own tokens are not recorded).
+//!
+//! ```
+//! use named_semaphores::{Existence, NamedSemaphore};
+//! # let name = format!("doc-crate-robust-{}", std::process::id());
+//! # if cfg!(not(target_has_atomic = "64")) { return Ok(()); } // no robust mode there
+//!
+//! let sem = NamedSemaphore::options()
+//!     .robust(true)
+//!     .initial_value(3)
+//!     .existence(Existence::OpenOrCreate)
+//!     .open(&name)?;
+//! let _permit = sem.access()?; // comes back if this process is killed now
+//! let holders = sem.holders()?;
+//! assert_eq!(holders.limit(), 3);
+//! # drop(_permit);
+//! # named_semaphores::unlink(&name)?;
+//! # Ok::<(), named_semaphores::Error>(())
+//! ```
+//!
+//! What it promises, fork, `exec`, `SIGSTOP` and PID namespaces, and how it
+//! compares with System V's `SEM_UNDO` and robust mutexes: `docs/robust.md`
+//! in the repository; the record and its protocol: `docs/design.md`.
 //!
 //! # Features
 //!
@@ -67,7 +99,8 @@
 //!
 //! # Limits shared by every named semaphore
 //!
-//! - A token held by a process that dies is lost: nothing returns it.
+//! - A token held by a process that dies is lost: nothing returns it,
+//!   except in [robust mode](#robust-mode).
 //! - A waiter killed while blocked leaves the waiter count one too high;
 //!   that costs later releases a spare wake-up, nothing more.
 //! - If another process truncates the file after it was opened, any access
@@ -145,6 +178,11 @@ pub const VALUE_MAX: u32 = 0x7fff_ffff;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+/// The robust mode guide's examples, compiled as doctests.
+#[cfg(all(doctest, target_has_atomic = "64"))]
+#[doc = include_str!("../docs/robust.md")]
+struct RobustGuideDoctests;
 
 #[cfg(test)]
 mod tests {

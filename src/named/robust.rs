@@ -62,6 +62,7 @@ impl NamedSemaphore {
     /// ```
     /// use named_semaphores::{Existence, NamedSemaphore};
     /// # let name = format!("doc-is-robust-{}", std::process::id());
+    /// # if cfg!(not(target_has_atomic = "64")) { return Ok(()); } // no robust mode there
     ///
     /// let robust = NamedSemaphore::options()
     ///     .robust(true)
@@ -99,17 +100,23 @@ impl NamedSemaphore {
     /// ```
     /// use named_semaphores::{Existence, NamedSemaphore};
     /// # let name = format!("doc-recover-{}", std::process::id());
+    /// # if cfg!(not(target_has_atomic = "64")) { return Ok(()); } // no robust mode there
     ///
     /// let sem = NamedSemaphore::options()
     ///     .robust(true)
     ///     .initial_value(1)
     ///     .existence(Existence::CreateNew)
     ///     .open(&name)?;
-    /// let other = NamedSemaphore::options().robust(true).open(&name)?;
-    /// other.access()?.forget(); // with `forget`, the token is not recorded
-    /// core::mem::forget(other.access_timeout(core::time::Duration::ZERO)?);
-    /// drop(other);
-    /// assert_eq!(sem.recover()?.tokens, 0); // nobody died
+    /// let done = sem.recover()?;
+    /// assert_eq!((done.tokens, done.holders, done.uncertain), (0, 0, 0)); // nobody died
+    ///
+    /// // A plain handle may recover too; a semaphore without a record cannot.
+    /// let plain = NamedSemaphore::open(&name)?;
+    /// assert_eq!(plain.recover()?.tokens, 0);
+    /// # let other = format!("{name}-plain");
+    /// let no_record = NamedSemaphore::create(&other, 1)?;
+    /// let err = no_record.recover().unwrap_err();
+    /// assert_eq!(err.kind(), named_semaphores::ErrorKind::NotRobust);
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
     pub fn recover(&self) -> Result<Recovery, Error> {
@@ -135,6 +142,7 @@ impl NamedSemaphore {
     /// ```
     /// use named_semaphores::{Existence, Liveness, NamedSemaphore};
     /// # let name = format!("doc-holders-method-{}", std::process::id());
+    /// # if cfg!(not(target_has_atomic = "64")) { return Ok(()); } // no robust mode there
     ///
     /// let sem = NamedSemaphore::options()
     ///     .robust(true)

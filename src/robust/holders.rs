@@ -17,6 +17,26 @@ use crate::name::{CPath, Directory, Name};
 use crate::{Error, ErrorKind, Operation, RawSemaphore, DEFAULT_DIRECTORY};
 
 /// Whether a holder lives, as its beacon's lock says.
+///
+/// ```
+/// use named_semaphores::{Existence, Liveness, NamedSemaphore};
+/// # let name = format!("doc-liveness-{}", std::process::id());
+/// # if cfg!(not(target_has_atomic = "64")) { return Ok(()); } // no robust mode there
+///
+/// let sem = NamedSemaphore::options()
+///     .robust(true)
+///     .existence(Existence::CreateNew)
+///     .open(&name)?;
+/// for holder in sem.holders()? {
+///     match holder.liveness {
+///         Liveness::Alive => println!("pid {} holds {}", holder.pid, holder.tokens),
+///         Liveness::Dead => println!("pid {} is gone; recover() gives its tokens back", holder.pid),
+///         Liveness::Unknown(e) => println!("pid {}: cannot tell ({e})", holder.pid),
+///         _ => {}
+///     }
+/// }
+/// # Ok::<(), named_semaphores::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Liveness {
@@ -35,6 +55,23 @@ pub enum Liveness {
 ///
 /// `pid` and `pid_namespace` are for people: liveness never depends on them
 /// (a PID is reused, and names another process in another PID namespace).
+///
+/// ```
+/// use named_semaphores::{Existence, NamedSemaphore};
+/// # let name = format!("doc-holder-{}", std::process::id());
+/// # if cfg!(not(target_has_atomic = "64")) { return Ok(()); } // no robust mode there
+///
+/// let sem = NamedSemaphore::options()
+///     .robust(true)
+///     .initial_value(2)
+///     .existence(Existence::CreateNew)
+///     .open(&name)?;
+/// let _permit = sem.access()?;
+/// let me = sem.holders()?.next().expect("this handle");
+/// assert_eq!((me.pid, me.tokens, me.pending), (std::process::id(), 1, 0));
+/// assert!(!me.corrupt && me.flags.is_empty());
+/// # Ok::<(), named_semaphores::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Holder {
@@ -75,6 +112,7 @@ pub struct Holder {
 /// ```
 /// use named_semaphores::{Existence, Liveness, NamedSemaphore};
 /// # let name = format!("doc-holders-{}", std::process::id());
+/// # if cfg!(not(target_has_atomic = "64")) { return Ok(()); } // no robust mode there
 ///
 /// let sem = NamedSemaphore::options()
 ///     .robust(true)
@@ -114,26 +152,45 @@ impl Holders {
 
     /// The semaphore's limit: its initial value when it was created (or
     /// when its record was added, [`RecordFlags::UPGRADED`]).
+    ///
+    /// ```
+    /// use named_semaphores::{Existence, NamedSemaphore, RecordFlags};
+    /// # let name = format!("doc-holders-limit-{}", std::process::id());
+    /// # if cfg!(not(target_has_atomic = "64")) { return Ok(()); } // no robust mode there
+    ///
+    /// let sem = NamedSemaphore::options()
+    ///     .robust(true)
+    ///     .initial_value(4)
+    ///     .existence(Existence::CreateNew)
+    ///     .open(&name)?;
+    /// let holders = sem.holders()?;
+    /// assert_eq!(holders.limit(), 4);
+    /// assert_eq!((holders.uncertain(), holders.recovered()), (0, 0));
+    /// assert_eq!(holders.flags(), RecordFlags::empty());
+    /// # Ok::<(), named_semaphores::Error>(())
+    /// ```
     #[must_use]
     pub fn limit(&self) -> u32 {
         self.limit
     }
 
     /// Tokens that recoveries have reported uncertain since the semaphore
-    /// was created: each may be missing from the value for good.
+    /// was created: each may be missing from the value for good. (See
+    /// [`limit`](Self::limit) for an example.)
     #[must_use]
     pub fn uncertain(&self) -> u32 {
         HeaderCopy::of_bytes(&self.record).uncertain
     }
 
     /// Tokens that recoveries have given back since the semaphore was
-    /// created (modulo 2⁶⁴).
+    /// created (modulo 2⁶⁴). (See [`limit`](Self::limit) for an example.)
     #[must_use]
     pub fn recovered(&self) -> u64 {
         HeaderCopy::of_bytes(&self.record).recovered
     }
 
-    /// What the record says about its history.
+    /// What the record says about its history. (See [`limit`](Self::limit)
+    /// for an example.)
     #[must_use]
     pub fn flags(&self) -> RecordFlags {
         HeaderCopy::of_bytes(&self.record).flags
@@ -229,6 +286,7 @@ pub fn holders(name: impl AsRef<[u8]>) -> Result<Holders, Error> {
 /// # let guard = Guard(format!("/dev/shm/doc-holders-in-{}", std::process::id()));
 /// # std::fs::create_dir(&guard.0).unwrap();
 /// # let dir: &str = &guard.0;
+/// # if cfg!(not(target_has_atomic = "64")) { return Ok(()); } // no robust mode there
 ///
 /// let mut options = NamedSemaphore::options();
 /// let sem = options.directory(dir).robust(true).existence(Existence::CreateNew).open("jobs")?;

@@ -42,6 +42,19 @@ use rustix::io::Errno;
 /// of its holders. One page on most targets; glibc maps only the first
 /// `sizeof(sem_t)` bytes of a semaphore file and never checks its size, so
 /// glibc programs share a robust semaphore unchanged.
+///
+/// ```
+/// use named_semaphores::{inspect, Existence, NamedSemaphore, RawSemaphore, ROBUST_FILE_LEN};
+/// # let name = format!("doc-robust-len-{}", std::process::id());
+/// # if cfg!(not(target_has_atomic = "64")) { return Ok(()); } // no robust mode there
+///
+/// let plain = NamedSemaphore::create(&name, 1)?;
+/// assert_eq!(inspect(&name)?.size, RawSemaphore::SIZE as u64);
+/// let robust = NamedSemaphore::options().robust(true).initial_value(1).open(&name)?;
+/// let info = inspect(&name)?;
+/// assert_eq!((info.size, info.robust), (ROBUST_FILE_LEN as u64, true));
+/// # Ok::<(), named_semaphores::Error>(())
+/// ```
 pub const ROBUST_FILE_LEN: usize = 4096;
 
 /// Where the header starts (the record as a whole: [`Record`]).
