@@ -26,7 +26,7 @@ use loom::sync::atomic::AtomicBool;
 use loom::sync::Arc;
 use loom::thread;
 
-use crate::robust::protocol::{give, take_once};
+use crate::robust::protocol::{give, give_if_held, take_once};
 use crate::robust::record::{Header, Slot, BUSY, TOKEN};
 use crate::robust::recover::give_back;
 use crate::sync::{arm_crash, Died};
@@ -104,6 +104,18 @@ fn holder(w: &World) {
     let _ = take_once(&w.sem, &w.slot);
 }
 
+/// A holder's thread in the manner of the C library: takes, gives back
+/// with `give_if_held` (no permit), then takes one and holds it.
+fn holder_without_permits(w: &World) {
+    if take_once(&w.sem, &w.slot) {
+        assert!(
+            give_if_held(&w.sem, &w.slot).unwrap(),
+            "its token was recorded"
+        );
+    }
+    let _ = take_once(&w.sem, &w.slot);
+}
+
 /// The end state: nothing over the limit, nothing lost but what was
 /// reported uncertain, and the dead holder's slot cleared.
 fn assert_end(w: &World) {
@@ -149,17 +161,24 @@ fn holder_dies(crash_at: u32) {
 }
 
 /// Two threads of one holder share its slot; the process dies when one of
-/// them reaches `crash_at`, and the other stops at its next point.
-fn threads_die(crash_at: u32) {
+/// them reaches `crash_at`, and the other stops at its next point. Their
+/// gives are permit drops (`give`), or with `c_style` the C library's
+/// (`give_if_held`).
+fn threads_die(crash_at: u32, c_style: bool) {
+    let body = if c_style {
+        holder_without_permits
+    } else {
+        holder
+    };
     check(
-        &std::format!("two threads, die at point {crash_at}"),
+        &std::format!("two threads (c_style {c_style}), die at point {crash_at}"),
         move || {
             let w = world(2, 2, 0);
             let dead = Arc::new(AtomicBool::new(false));
             let threads: [_; 2] = core::array::from_fn(|i| {
                 let (w, dead) = (w.clone(), dead.clone());
                 let at = if i == 0 { crash_at } else { u32::MAX };
-                thread::spawn(move || mortal(at, Some(dead), || holder(&w)))
+                thread::spawn(move || mortal(at, Some(dead), || body(&w)))
             });
             for t in threads {
                 t.join().unwrap();
@@ -207,7 +226,16 @@ fn robust_model_holder_dies_anywhere() {
 #[test]
 fn robust_model_threads_of_a_holder_die_together() {
     for at in (0..CRASH_POINTS).chain([u32::MAX]) {
-        threads_die(at);
+        threads_die(at, false);
+    }
+}
+
+#[test]
+fn robust_model_threads_without_permits_die_together() {
+    // More points: a wait for the other thread's exclusive lane has one
+    // per turn.
+    for at in (0..CRASH_POINTS + 2).chain([u32::MAX]) {
+        threads_die(at, true);
     }
 }
 

@@ -116,7 +116,13 @@ fn empty_file_is_invalid_not_sigbus() {
 #[test]
 fn wrong_size_files_are_invalid() {
     // (4096 bytes is a robust semaphore's size: tests/robust_hostile.rs.)
-    for size in [1, RawSemaphore::SIZE - 1, RawSemaphore::SIZE + 1, 4095, 4097] {
+    for size in [
+        1,
+        RawSemaphore::SIZE - 1,
+        RawSemaphore::SIZE + 1,
+        4095,
+        4097,
+    ] {
         let name = TestName::new("size");
         let mut bytes = vec![0u8; size];
         if size >= 12 {

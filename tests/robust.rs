@@ -121,6 +121,51 @@ fn permits_are_recorded_and_bare_tokens_are_not() {
 }
 
 #[test]
+fn tokens_held_without_permits_are_recorded_until_released() {
+    // The C library's way: take with a permit and forget the permit (not
+    // `Permit::forget`: the token stays recorded), give back with
+    // `release_held`.
+    let dir = TestDir::new("held");
+    let sem = r::create(&dir.0, "s", 3);
+    let tokens = || sem.holders().unwrap().next().unwrap().tokens;
+    std::mem::forget(hold(&sem));
+    std::mem::forget(hold(&sem));
+    assert_eq!((tokens(), sem.value()), (2, 1));
+    assert!(sem.release_held().unwrap());
+    assert_eq!((tokens(), sem.value()), (1, 2));
+    assert!(sem.release_held().unwrap());
+    // None left: a count-style post, no record change.
+    assert!(!sem.release_held().unwrap());
+    assert_eq!((tokens(), sem.value()), (0, 4));
+    // Threads mixing both ways end with nothing recorded.
+    while sem.try_acquire().unwrap() {}
+    sem.release_n(3).unwrap();
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let sem = &sem;
+            s.spawn(move || {
+                for i in 0..1_000 {
+                    let p = hold(sem);
+                    if (t + i) % 2 == 0 {
+                        std::mem::forget(p);
+                        assert!(sem.release_held().unwrap());
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!((tokens(), sem.value()), (0, 3));
+    let plain = NamedSemaphore::options()
+        .directory(&dir.0)
+        .open("s")
+        .unwrap();
+    assert!(
+        !plain.release_held().unwrap(),
+        "a plain handle records nothing"
+    );
+}
+
+#[test]
 fn a_dropped_handle_gives_back_what_it_still_records() {
     let dir = TestDir::new("drop");
     let owner = r::create(&dir.0, "s", 2);

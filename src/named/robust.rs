@@ -167,6 +167,49 @@ impl NamedSemaphore {
             .map_err(|e| e.on(Operation::Inspect, self.name_bytes()))
     }
 
+    /// Gives back one token this robust handle's record holds (the token of
+    /// a permit that was `mem::forget`ed rather than dropped), or, if it
+    /// holds none, releases one as [`release`](Self::release) does.
+    /// Returns whether a recorded token went back.
+    ///
+    /// For holders that cannot keep a permit, such as a C program's
+    /// `sem_post` after a `sem_wait` made elsewhere: take with a permit and
+    /// `core::mem::forget` it (the token stays recorded, and comes back if
+    /// the process dies), give back with this. The record then counts the
+    /// handle's takes not yet matched by a release. On a plain handle this
+    /// is [`release`](Self::release).
+    ///
+    /// # Errors
+    ///
+    /// As for [`release`](Self::release).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use named_semaphores::{Existence, NamedSemaphore};
+    /// # let name = format!("doc-release-held-{}", std::process::id());
+    /// # if cfg!(not(target_has_atomic = "64")) { return Ok(()); } // no robust mode there
+    ///
+    /// let sem = NamedSemaphore::options()
+    ///     .robust(true)
+    ///     .initial_value(1)
+    ///     .existence(Existence::CreateNew)
+    ///     .open(&name)?;
+    /// core::mem::forget(sem.access()?); // held and recorded, with no permit
+    /// assert_eq!(sem.holders()?.next().unwrap().tokens, 1);
+    /// assert!(sem.release_held()?); // the recorded token goes back
+    /// assert!(!sem.release_held()?); // none left: a plain release
+    /// assert_eq!(sem.value(), 2);
+    /// # Ok::<(), named_semaphores::Error>(())
+    /// ```
+    pub fn release_held(&self) -> Result<bool, Error> {
+        let released = match self.robust_slot() {
+            Some(slot) => protocol::give_if_held(self.map.sem(), slot),
+            None => self.map.sem().release().map(|()| false),
+        };
+        released.map_err(|e| e.on(Operation::Release, self.name_bytes()))
+    }
+
     /// This handle's slot, if it is robust.
     #[inline]
     pub(crate) fn robust_slot(&self) -> Option<&Slot> {

@@ -110,24 +110,41 @@ pub(crate) fn take_once(sem: &RawSemaphore, slot: &Slot) -> bool {
 /// the slot then still records the token.
 #[inline]
 pub(crate) fn give(sem: &RawSemaphore, slot: &Slot) -> Result<(), Error> {
-    if let Some(before) = claim(slot, true, Relaxed) {
-        crash_point();
-        // Settled between the post's atomic add and its wake-up, so that
-        // the wake's system call (where a signal is most likely to land) is
-        // outside the window.
-        let posted = sem.release_then(|| {
-            crash_point();
-            slot.own.store(before - TOKEN, Release);
-        });
-        if posted.is_err() {
-            // Not posted: the token is still held.
-            slot.own.store(before, Release);
-        }
-        return posted;
+    if give_exclusive(sem, slot)? {
+        return Ok(());
     }
     slot.shared
         .fetch_add(PENDING.wrapping_sub(SHARED_TOKEN), Relaxed);
     crash_point();
+    settle_shared_give(sem, slot)
+}
+
+/// A give through the exclusive lane, if it is free and holds a token:
+/// whether it was.
+#[inline]
+fn give_exclusive(sem: &RawSemaphore, slot: &Slot) -> Result<bool, Error> {
+    let Some(before) = claim(slot, true, Relaxed) else {
+        return Ok(false);
+    };
+    crash_point();
+    // Settled between the post's atomic add and its wake-up, so that the
+    // wake's system call (where a signal is most likely to land) is outside
+    // the window.
+    let posted = sem.release_then(|| {
+        crash_point();
+        slot.own.store(before - TOKEN, Release);
+    });
+    if posted.is_err() {
+        // Not posted: the token is still held.
+        slot.own.store(before, Release);
+    }
+    posted.map(|()| true)
+}
+
+/// The rest of a give through the shared lane, once it is marked (tokens
+/// -1, pending +1): the post, then the settlement before the wake-up.
+#[inline]
+fn settle_shared_give(sem: &RawSemaphore, slot: &Slot) -> Result<(), Error> {
     let posted = sem.release_then(|| {
         crash_point();
         slot.shared.fetch_sub(PENDING, Release);
@@ -137,6 +154,56 @@ pub(crate) fn give(sem: &RawSemaphore, slot: &Slot) -> Result<(), Error> {
             .fetch_add(SHARED_TOKEN.wrapping_sub(PENDING), Release);
     }
     posted
+}
+
+/// Gives back one token `slot` records, if it records any; otherwise posts
+/// one as [`RawSemaphore::release`] does. Whether a recorded token went
+/// back. For holders that cannot keep a permit (the C library's `sem_post`
+/// after a `sem_wait` in another function): the record then counts the
+/// handle's takes not yet matched by a release.
+///
+/// Each lane is decremented only if its count is above zero, in one
+/// compare-and-swap; the exclusive lane, while another thread of this
+/// process holds it (a few instructions), is waited for.
+///
+/// # Errors
+///
+/// As for [`give`].
+pub(crate) fn give_if_held(sem: &RawSemaphore, slot: &Slot) -> Result<bool, Error> {
+    let mut spins = 0u32;
+    loop {
+        crash_point();
+        // Acquire: the settlements are Release stores, so a lane seen
+        // empty shows every update the other threads made before it (a
+        // token recorded in the shared lane by a thread whose give then
+        // emptied this one); Relaxed here was caught by the model.
+        let own = slot.own.load(Acquire);
+        if own & BUSY != 0 {
+            spins = spins.saturating_add(1);
+            crate::sync::spin_wait(spins);
+            continue;
+        }
+        if own as u32 != 0 {
+            if give_exclusive(sem, slot)? {
+                return Ok(true);
+            }
+            continue;
+        }
+        let shared = slot.shared.load(Acquire);
+        if (shared >> 32) as u32 as i32 <= 0 {
+            return sem.release().map(|()| false);
+        }
+        let marked = shared.wrapping_add(PENDING).wrapping_sub(SHARED_TOKEN);
+        if slot
+            .shared
+            .compare_exchange(shared, marked, Relaxed, Relaxed)
+            .is_ok()
+        {
+            crash_point();
+            settle_shared_give(sem, slot)?;
+            return Ok(true);
+        }
+    }
 }
 
 /// Stops recording a token of `slot` without giving it back
