@@ -63,7 +63,7 @@ impl NamedSemaphore {
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
     pub fn acquire_owned(self: &Arc<Self>) -> Result<OwnedPermit, Error> {
-        self.acquire()?;
+        self.take_for_permit(None)?;
         Ok(OwnedPermit::new(self))
     }
 
@@ -86,7 +86,9 @@ impl NamedSemaphore {
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
     pub fn try_acquire_owned(self: &Arc<Self>) -> Result<Option<OwnedPermit>, Error> {
-        Ok(self.try_acquire()?.then(|| OwnedPermit::new(self)))
+        Ok(self
+            .take_for_permit(Some(None))?
+            .then(|| OwnedPermit::new(self)))
     }
 
     /// An [`OwnedPermit`] if a token comes within `timeout`, `None`
@@ -110,7 +112,7 @@ impl NamedSemaphore {
         timeout: Duration,
     ) -> Result<Option<OwnedPermit>, Error> {
         Ok(self
-            .acquire_timeout(timeout)?
+            .take_for_permit(Some(Some(timeout)))?
             .then(|| OwnedPermit::new(self)))
     }
 }
@@ -148,6 +150,7 @@ impl OwnedPermit {
     /// ```
     pub fn forget(mut self) {
         self.armed = false;
+        self.sem.forget_for_permit();
     }
 }
 
@@ -157,7 +160,7 @@ impl Drop for OwnedPermit {
         // releases by others that never acquired can make this overflow, and
         // a destructor has nothing better to do with that error.
         if self.armed {
-            let _ = self.sem.release();
+            let _ = self.sem.give_for_permit();
         }
     }
 }

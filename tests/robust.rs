@@ -165,6 +165,28 @@ fn tokens_held_without_permits_are_recorded_until_released() {
     );
 }
 
+#[cfg(feature = "alloc")]
+#[test]
+fn owned_permits_are_recorded() {
+    use std::sync::Arc;
+    let dir = TestDir::new("owned");
+    let sem = Arc::new(r::create(&dir.0, "s", 3));
+    let tokens = || sem.holders().unwrap().next().unwrap().tokens;
+    let a = sem.acquire_owned().unwrap();
+    let b = sem.try_acquire_owned().unwrap().unwrap();
+    let c = sem
+        .acquire_owned_timeout(Duration::from_millis(5))
+        .unwrap()
+        .unwrap();
+    assert_eq!((tokens(), sem.value()), (3, 0));
+    std::thread::spawn(move || drop(a)).join().unwrap();
+    assert_eq!((tokens(), sem.value()), (2, 1));
+    b.forget();
+    assert_eq!((tokens(), sem.value()), (1, 1));
+    drop(c);
+    assert_eq!((tokens(), sem.value()), (0, 2));
+}
+
 #[test]
 fn a_dropped_handle_gives_back_what_it_still_records() {
     let dir = TestDir::new("drop");

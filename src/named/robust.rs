@@ -210,6 +210,46 @@ impl NamedSemaphore {
         released.map_err(|e| e.on(Operation::Release, self.name_bytes()))
     }
 
+    /// Takes a token for a permit that is not a [`Permit`] (an
+    /// `OwnedPermit`): recorded if this handle is robust. `deadline`
+    /// `None` waits for ever; `Some(None)` only tries.
+    #[cfg(feature = "alloc")]
+    pub(crate) fn take_for_permit(
+        &self,
+        deadline: Option<Option<Duration>>,
+    ) -> Result<bool, Error> {
+        match deadline {
+            None => self.access().map(|p| {
+                core::mem::forget(p);
+                true
+            }),
+            Some(None) => self
+                .try_access()
+                .map(|p| p.map(core::mem::forget).is_some()),
+            Some(Some(timeout)) => self
+                .access_timeout(timeout)
+                .map(|p| p.map(core::mem::forget).is_some()),
+        }
+    }
+
+    /// Gives back a token taken by [`take_for_permit`](Self::take_for_permit).
+    #[cfg(feature = "alloc")]
+    pub(crate) fn give_for_permit(&self) -> Result<(), Error> {
+        match self.robust_slot() {
+            Some(slot) => protocol::give(self.map.sem(), slot),
+            None => self.map.sem().release(),
+        }
+    }
+
+    /// Keeps a token taken by [`take_for_permit`](Self::take_for_permit)
+    /// taken, and no longer recorded (an `OwnedPermit`'s `forget`).
+    #[cfg(feature = "alloc")]
+    pub(crate) fn forget_for_permit(&self) {
+        if let Some(slot) = self.robust_slot() {
+            protocol::forget(slot);
+        }
+    }
+
     /// This handle's slot, if it is robust.
     #[inline]
     pub(crate) fn robust_slot(&self) -> Option<&Slot> {
