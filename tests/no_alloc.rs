@@ -216,3 +216,37 @@ fn contended_mutex_threads() {
     });
     assert_eq!(sem.value(), 1);
 }
+
+#[cfg(target_has_atomic = "64")]
+#[test]
+fn robust_mode_operations() {
+    let name = TestName::new("noalloc-robust");
+    let name_s = &*name;
+    assert_no_allocation("robust mode", || {
+        let sem = NamedSemaphore::options()
+            .robust(true)
+            .initial_value(2)
+            .check_period(Duration::from_millis(1))
+            .existence(Existence::CreateNew)
+            .open(name_s)
+            .unwrap();
+        let other = NamedSemaphore::options().robust(true).open(name_s).unwrap();
+        let held = other.access().unwrap();
+        let p = sem.access().unwrap();
+        assert!(sem.try_access().unwrap().is_none());
+        // Blocks: checks the other holder (alive) before sleeping and at
+        // each period, then times out.
+        assert!(sem.access_timeout(Duration::from_millis(5)).unwrap().is_none());
+        assert_eq!(sem.holders().unwrap().map(|h| h.tokens).sum::<u32>(), 2);
+        assert_eq!(named_semaphores::holders(name_s).unwrap().count(), 2);
+        assert_eq!(sem.recover().unwrap().tokens, 0);
+        drop(p);
+        core::mem::forget(sem.access().unwrap());
+        assert!(sem.release_held().unwrap());
+        drop(held);
+        let clone = other.try_clone().unwrap();
+        drop((other, clone));
+        drop(sem);
+    });
+    assert!(!name.exists());
+}
