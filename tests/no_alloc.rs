@@ -236,7 +236,10 @@ fn robust_mode_operations() {
         assert!(sem.try_access().unwrap().is_none());
         // Blocks: checks the other holder (alive) before sleeping and at
         // each period, then times out.
-        assert!(sem.access_timeout(Duration::from_millis(5)).unwrap().is_none());
+        assert!(sem
+            .access_timeout(Duration::from_millis(5))
+            .unwrap()
+            .is_none());
         assert_eq!(sem.holders().unwrap().map(|h| h.tokens).sum::<u32>(), 2);
         assert_eq!(named_semaphores::holders(name_s).unwrap().count(), 2);
         assert_eq!(sem.recover().unwrap().tokens, 0);
