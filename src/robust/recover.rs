@@ -6,16 +6,18 @@
 //! holder's descriptor any more; it also makes this process the only one
 //! recovering that slot (a concurrent recoverer gets `EWOULDBLOCK` and takes
 //! the holder for alive). Under the lock the slot is read again: if its
-//! beacon word changed, someone else finished with it. Otherwise the slot
-//! is marked [`HolderFlags::RECOVERING`], its tokens are posted (never
-//! above the record's limit), its pending operations are counted as
-//! uncertain, its state word is cleared, then its beacon word (which frees
-//! the slot), and the beacon file is removed.
+//! beacon word changed, someone else finished with it. Otherwise its
+//! operations in flight are counted as uncertain, the slot is marked
+//! [`HolderFlags::RECOVERING`], its tokens are posted (never above the
+//! record's limit), both its lanes are cleared (before the post's wake-up),
+//! then its beacon word (which frees the slot), and the beacon file is
+//! removed.
 //!
 //! A recoverer may die too, and its lock on the beacon goes with it. The
 //! next recovery of the same slot then finds the mark: the post may or may
 //! not have happened, so it reports those tokens as uncertain and gives
-//! back none of them.
+//! back none of them. (Deaths between the count and the mark report some
+//! twice: too many, never too few.)
 
 use core::fmt;
 
