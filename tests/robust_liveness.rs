@@ -183,9 +183,12 @@ fn exec_gives_the_tokens_back() {
         std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "sleep")
     });
     // The process lives on as another program; the program that held the
-    // token is gone, and so is its descriptor (O_CLOEXEC).
-    assert!(r::exists(pid));
-    assert_eq!(sem.recover().unwrap().tokens, 1);
+    // token is gone, and so is its descriptor (O_CLOEXEC: the kernel closes
+    // it during the exec, around when the name changes).
+    wait_until("the exec to close the beacon", LIMIT, || {
+        sem.recover().unwrap().tokens == 1
+    });
+    assert!(r::exists(pid), "recovered while the process still runs");
     assert_eq!(sem.value(), 1);
     r::signal(pid, libc::SIGKILL);
     drop(finish(child, LIMIT));
