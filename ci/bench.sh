@@ -43,6 +43,14 @@ if [ "$rows" -ne "$want" ]; then
     echo "expected $want benchmark rows, got $rows" >&2
     exit 1
 fi
+# Case 8, the robust mode's uncontended pair, and its line against a plain
+# handle.
+grep -q '^| 8 robust ' "$log" && grep -q '^|   robust / plain permit ' "$log" ||
+    { echo "the robust mode's case 8 did not run" >&2; exit 1; }
+if ls /dev/shm/ | grep -q '^nsem-holder\.'; then
+    echo "the benchmark left beacon files behind" >&2
+    exit 1
+fi
 if ls /dev/shm/ | grep -q '^sem\.nsem-bench-'; then
     echo "the benchmark left semaphore files behind" >&2
     exit 1
