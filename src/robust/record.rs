@@ -38,6 +38,10 @@ use crate::sync::{AtomicU32, AtomicU64, Ordering::*};
 use crate::{Error, ErrorKind, VALUE_MAX};
 use rustix::io::Errno;
 
+mod copy;
+
+pub(crate) use copy::{HeaderCopy, SlotCopy, RECORD_LEN};
+
 /// The size of a robust semaphore's file: glibc's `sem_t`, then the record
 /// of its holders. One page on most targets; glibc maps only the first
 /// `sizeof(sem_t)` bytes of a semaphore file and never checks its size, so
@@ -339,62 +343,6 @@ pub(crate) fn write_new_header(file: &mut [u8; ROBUST_FILE_LEN], limit: u32) {
     file[at + 8..at + 12].copy_from_slice(&(limit.min(VALUE_MAX) | LIMIT_SET).to_ne_bytes());
 }
 
-/// The size of the record: the file from [`HEADER_OFFSET`] to its end.
-pub(crate) const RECORD_LEN: usize = ROBUST_FILE_LEN - HEADER_OFFSET;
-
-impl Record {
-    /// The record's bytes as they are now, each word read atomically (the
-    /// words are not read at one instant).
-    pub(crate) fn copy_to(&self, out: &mut [u8; RECORD_LEN]) {
-        let h = &self.header;
-        let mut put = |at: usize, bytes: &[u8]| out[at..at + bytes.len()].copy_from_slice(bytes);
-        put(0, &h.ident.load(Acquire).to_ne_bytes());
-        put(8, &h.limit.load(Relaxed).to_ne_bytes());
-        put(12, &h.flags.load(Relaxed).to_ne_bytes());
-        put(16, &h.uncertain.load(Relaxed).to_ne_bytes());
-        put(24, &h.recovered.load(Relaxed).to_ne_bytes());
-        for (i, slot) in self.slots.iter().enumerate() {
-            let at = SLOTS_OFFSET - HEADER_OFFSET + i * SLOT_LEN;
-            put(at, &slot.beacon.load(Acquire).to_ne_bytes());
-            put(at + 8, &slot.own.load(Relaxed).to_ne_bytes());
-            put(at + 16, &slot.shared.load(Relaxed).to_ne_bytes());
-            put(at + 24, &slot.pid.load(Relaxed).to_ne_bytes());
-            put(at + 28, &slot.pid_ns.load(Relaxed).to_ne_bytes());
-        }
-    }
-}
-
-/// The header's fields, read from a record's bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct HeaderCopy {
-    pub(crate) state: HeaderState,
-    pub(crate) flags: RecordFlags,
-    pub(crate) uncertain: u32,
-    pub(crate) recovered: u64,
-}
-
-impl HeaderCopy {
-    pub(crate) fn of_bytes(record: &[u8]) -> HeaderCopy {
-        let word = |at: usize, len: usize| {
-            let mut b = [0u8; 8];
-            if let Some(src) = record.get(at..at + len) {
-                b[..len].copy_from_slice(src);
-            }
-            b
-        };
-        let u32_at = |at| {
-            let b = word(at, 4);
-            u32::from_ne_bytes([b[0], b[1], b[2], b[3]])
-        };
-        HeaderCopy {
-            state: HeaderState::of_bytes(record),
-            flags: RecordFlags::from_bits_truncate(u32_at(12)),
-            uncertain: u32_at(16),
-            recovered: u64::from_ne_bytes(word(24, 8)),
-        }
-    }
-}
-
 /// A slot's state word, decoded.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct SlotState {
@@ -436,50 +384,6 @@ impl SlotState {
 /// The bit pattern of `flags` in the shared lane.
 pub(crate) fn flag_bits(flags: HolderFlags) -> u64 {
     u64::from(flags.bits()) << FLAGS_SHIFT
-}
-
-/// A slot as read at one moment, from the mapping or from bytes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct SlotCopy {
-    pub(crate) beacon: u64,
-    pub(crate) state: SlotState,
-    pub(crate) pid: u32,
-    pub(crate) pid_ns: u32,
-}
-
-impl SlotCopy {
-    pub(crate) fn of(slot: &Slot) -> SlotCopy {
-        SlotCopy {
-            beacon: slot.beacon.load(Acquire),
-            state: slot.state(),
-            pid: slot.pid.load(Relaxed),
-            pid_ns: slot.pid_ns.load(Relaxed),
-        }
-    }
-
-    /// Slot `index` of a record read as bytes (`record` starts at
-    /// [`HEADER_OFFSET`]); all zero if the bytes are short.
-    pub(crate) fn of_bytes(record: &[u8], index: usize) -> SlotCopy {
-        let at = SLOTS_OFFSET - HEADER_OFFSET + index * SLOT_LEN;
-        let u64_at = |o: usize| {
-            record
-                .get(at + o..at + o + 8)
-                .and_then(|b| b.try_into().ok())
-                .map_or(0, u64::from_ne_bytes)
-        };
-        let u32_at = |o: usize| {
-            record
-                .get(at + o..at + o + 4)
-                .and_then(|b| b.try_into().ok())
-                .map_or(0, u32::from_ne_bytes)
-        };
-        SlotCopy {
-            beacon: u64_at(0),
-            state: SlotState::of(u64_at(8), u64_at(16)),
-            pid: u32_at(24),
-            pid_ns: u32_at(28),
-        }
-    }
 }
 
 impl Slot {
@@ -524,65 +428,4 @@ impl Slot {
 }
 
 #[cfg(all(test, not(loom)))]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn header_states() {
-        assert_eq!(
-            HeaderState::of(IDENT, 3 | LIMIT_SET),
-            HeaderState::Robust(3)
-        );
-        assert_eq!(HeaderState::of(0, 0), HeaderState::Empty);
-        assert_eq!(HeaderState::of(0, LIMIT_SET), HeaderState::Upgrading(0));
-        assert_eq!(HeaderState::of(IDENT, 3), HeaderState::Corrupt);
-        assert_eq!(
-            HeaderState::of(IDENT ^ 1, 3 | LIMIT_SET),
-            HeaderState::Corrupt
-        );
-        assert_eq!(HeaderState::of(7, 0), HeaderState::Corrupt);
-        assert_eq!(HeaderState::of_bytes(&[0; 5]), HeaderState::Corrupt);
-        let mut file = [0u8; ROBUST_FILE_LEN];
-        write_new_header(&mut file, 5);
-        assert_eq!(
-            HeaderState::of_bytes(&file[HEADER_OFFSET..]),
-            HeaderState::Robust(5)
-        );
-        assert_eq!(
-            &file[HEADER_OFFSET..HEADER_OFFSET + 4],
-            &MAGIC.to_ne_bytes()
-        );
-    }
-
-    #[test]
-    fn state_words() {
-        let shared = SHARED_TOKEN + 2 * PENDING + flag_bits(HolderFlags::CLOSING);
-        let s = SlotState::of(2 * TOKEN + BUSY, shared);
-        assert_eq!((s.tokens, s.pending, s.flags), (3, 3, HolderFlags::CLOSING));
-        assert!(s.check(3).is_ok());
-        assert_eq!(s.check(2).unwrap_err().kind(), ErrorKind::CorruptRecord);
-        assert_eq!((s.uncertain(5), s.uncertain(1)), (3, 1));
-        // The shared lane below zero while the exclusive one holds tokens.
-        let s = SlotState::of(3 * TOKEN, SHARED_TOKEN.wrapping_neg());
-        assert_eq!((s.tokens, s.pending), (2, 0));
-        // Unknown flag bits are ignored, never a panic.
-        assert_eq!(SlotState::of(u64::MAX, u64::MAX).flags, HolderFlags::all());
-    }
-
-    #[test]
-    fn slots_from_bytes() {
-        let mut record = [0u8; ROBUST_FILE_LEN - HEADER_OFFSET];
-        let at = SLOTS_OFFSET - HEADER_OFFSET + 2 * SLOT_LEN;
-        record[at..at + 8].copy_from_slice(&9u64.to_ne_bytes());
-        record[at + 8..at + 16].copy_from_slice(&(4 * TOKEN).to_ne_bytes());
-        record[at + 16..at + 24].copy_from_slice(&PENDING.to_ne_bytes());
-        record[at + 24..at + 28].copy_from_slice(&77u32.to_ne_bytes());
-        let s = SlotCopy::of_bytes(&record, 2);
-        assert_eq!(
-            (s.beacon, s.state.tokens, s.state.pending, s.pid),
-            (9, 4, 1, 77)
-        );
-        assert_eq!(SlotCopy::of_bytes(&record[..10], 2), SlotCopy::default());
-        assert_eq!(SlotCopy::of_bytes(&record, SLOTS + 5), SlotCopy::default());
-    }
-}
+mod tests;
