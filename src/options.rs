@@ -167,8 +167,10 @@ impl<'a> OpenOptions<'a> {
     /// created with.
     ///
     /// The handle holds a lock on a small file of its own in the semaphore's
-    /// directory (`nsem-holder.<16 hex digits>`) while it lives, and takes
-    /// one of the record's slots (124 robust handles at once).
+    /// directory (`nsem-holder.<16 hex digits>`) while it lives, through one
+    /// file descriptor (close-on-exec; closing it behind the handle's back
+    /// makes the holder look dead), and takes one of the record's slots (124
+    /// robust handles at once).
     ///
     /// [robust mode guide]: crate#robust-mode
     ///
