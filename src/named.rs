@@ -377,8 +377,8 @@ impl NamedSemaphore {
     /// ```
     pub fn unlink(&self) -> Result<(), Error> {
         self.set_unlink_on_drop(false);
-        file::unlink(CPath::semaphore(&self.dir, &self.name).as_c_str())
-            .map_err(|e| e.on(Operation::Unlink, self.name_bytes()))
+        let path = CPath::semaphore(&self.dir, &self.name);
+        file::unlink(path.as_c_str()).map_err(|e| e.on(Operation::Unlink, self.name_bytes()))
     }
 
     /// Adds this semaphore's name to an error of the raw semaphore's (which
@@ -395,7 +395,7 @@ impl Drop for NamedSemaphore {
             // Only our own semaphore: another process may have given the name
             // to a new one since (see `file::unlink_if_ours`).
             let path = CPath::semaphore(&self.dir, &self.name);
-            file::unlink_if_ours(&self.dir, path.as_c_str(), self.map.id());
+            file::unlink_if_ours(path.as_c_str(), self.map.id());
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Creating a semaphore file and publishing it under its name atomically:
 //! the complete image is written to a file that has no name yet (an
 //! `O_TMPFILE` file on Linux 6.10 and later) or a temporary one, mapped, and
-//! only then linked (or, for `UnlinkAndCreate`, renamed) to the name.
+//! only then linked to the name (or, for `UnlinkAndCreate`, renamed over the
+//! file at the name under that file's lock: see [`super::name_lock`]).
 
 use core::ffi::CStr;
 
@@ -19,8 +20,9 @@ use crate::{Error, ErrorKind};
 pub(crate) enum Publish {
     /// `link`: fails with `EEXIST` if the name exists; never overwrites.
     Link,
-    /// `rename`: atomically replaces whatever is at the name, so there is
-    /// never a moment when the name is missing or names a partial file.
+    /// `rename` over the file at the name, locked and re-checked first
+    /// (`link` where the name is free): replaces whatever is there, with no
+    /// moment when the name is missing or names a partial file.
     Replace,
 }
 
@@ -141,8 +143,11 @@ fn create_unnamed(dir: &Directory, path: &CStr, image: &RawSemaphore, mode: Mode
     }
 }
 
-/// glibc's way of [`create`]: a named temporary file, then `link` (or
-/// `rename`), then the temporary name is removed.
+/// glibc's way of [`create`], nearly: a named temporary file, then moved to
+/// the name ([`name_lock::publish_noreplace`](super::name_lock::publish_noreplace),
+/// where glibc links it and removes the temporary name; or, for
+/// [`Publish::Replace`], [`name_lock::replace`](super::name_lock::replace)).
+/// The temporary name is removed if publishing fails.
 fn create_named(
     dir: &Directory,
     path: &CStr,
@@ -155,12 +160,13 @@ fn create_named(
     drop(fd);
     let published = result.and_then(|mapping| {
         match publish {
-            Publish::Link => fs::link(tmp.as_c_str(), path).map_err(Error::from_errno)?,
-            Publish::Replace => fs::rename(tmp.as_c_str(), path).map_err(Error::from_errno)?,
+            Publish::Link => super::name_lock::publish_noreplace(tmp.as_c_str(), path)
+                .map_err(Error::from_errno)?,
+            Publish::Replace => super::name_lock::replace(tmp.as_c_str(), path)?,
         }
         Ok(mapping)
     });
-    if !(publish == Publish::Replace && published.is_ok()) {
+    if published.is_err() {
         let _ = fs::unlink(tmp.as_c_str());
     }
     published
@@ -201,7 +207,7 @@ fn write_image(fd: impl AsFd, image: &RawSemaphore) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::file::unlink_own::is_at;
+    use crate::file::name_lock::is_at;
     use crate::name::Name;
     use crate::test_dir::TestDir;
     use crate::FileId;

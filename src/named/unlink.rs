@@ -43,5 +43,6 @@ fn unlink_bytes(directory: &str, name: &[u8]) -> Result<(), Error> {
     let fail = |e: Error, name: &[u8]| e.on(Operation::Unlink, name);
     let parsed = Name::parse(name).map_err(|e| fail(e, name))?;
     let dir = Directory::parse(directory).map_err(|e| fail(e, parsed.as_bytes()))?;
-    file::unlink(CPath::semaphore(&dir, &parsed).as_c_str()).map_err(|e| fail(e, parsed.as_bytes()))
+    let path = CPath::semaphore(&dir, &parsed);
+    file::unlink(path.as_c_str()).map_err(|e| fail(e, parsed.as_bytes()))
 }
