@@ -435,6 +435,28 @@ pub mod glibc {
         v
     }
 
+    /// `sem_open(name, O_CREAT, 0600, value)` (opens the semaphore at the
+    /// name, or creates one), and the value of what it opened.
+    pub fn open_or_create_value(name: &str, value: u32) -> i32 {
+        // SAFETY: valid C string; O_CREAT takes a mode and a value, passed
+        // with the C default argument promotions.
+        let sem = unsafe {
+            libc::sem_open(
+                c(name).as_ptr(),
+                libc::O_CREAT,
+                0o600 as libc::c_uint,
+                value as libc::c_uint,
+            )
+        };
+        assert_ne!(sem, libc::SEM_FAILED, "glibc sem_open(O_CREAT)");
+        let mut v = -1;
+        // SAFETY: `sem` came from sem_open; `v` is a valid out-pointer.
+        assert_eq!(unsafe { libc::sem_getvalue(sem, &mut v) }, 0);
+        // SAFETY: `sem` came from sem_open and is not used again.
+        unsafe { libc::sem_close(sem) };
+        v
+    }
+
     pub fn unlink(name: &str) -> i32 {
         // SAFETY: valid C string.
         if unsafe { libc::sem_unlink(c(name).as_ptr()) } == 0 {
