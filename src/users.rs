@@ -322,11 +322,17 @@ mod tests {
 
         let dir = TestDir::new("users-newlines");
         let name = [b'\n'; crate::NAME_MAX];
-        let _sem = NamedSemaphore::options()
-            .directory(&dir.0)
-            .existence(crate::Existence::CreateNew)
-            .open(name)
-            .unwrap();
+        let open = |existence| {
+            NamedSemaphore::options()
+                .directory(&dir.0)
+                .existence(existence)
+                .open(name)
+                .unwrap()
+        };
+        let _created = open(crate::Existence::CreateNew);
+        // Opened by its name, the mapping shows the name in `maps` (a file
+        // created with `O_TMPFILE` shows the name it had then).
+        let _opened = open(crate::Existence::OpenExisting);
         let mut buf = [MaybeUninit::uninit(); 2048];
         let mut mine = None;
         processes_using_in(&dir.0, name, &mut buf, |p| {
@@ -335,7 +341,7 @@ mod tests {
             }
         })
         .unwrap();
-        assert_eq!(mine, Some(1), "this process, which maps it once");
+        assert_eq!(mine, Some(2), "this process, which maps it twice");
     }
 
     #[test]
