@@ -34,12 +34,13 @@ pub(crate) enum Publish {
 ///
 /// For [`Publish::Link`] on Linux 6.10 or later the file is made with
 /// `O_TMPFILE` and named with `linkat(fd, "", ..., AT_EMPTY_PATH)`, which
-/// 6.10 allows without `CAP_DAC_READ_SEARCH`: one system call fewer than a
-/// named temporary file (no temporary name to remove). Older kernels use
-/// glibc's way, a temporary `sem.XXXXXX` file `link`ed to the name and then
-/// removed, even where `O_TMPFILE` would work: before 6.0 an `O_TMPFILE` file
-/// on a tmpfs without POSIX ACLs ignored the umask, which would give a
-/// semaphore wider permissions than glibc's.
+/// 6.10 allows without `CAP_DAC_READ_SEARCH`: no temporary name ever shows
+/// in the directory. Older kernels use a temporary `sem.XXXXXX` file, as
+/// glibc does, moved to the name with `renameat2(RENAME_NOREPLACE)` (glibc
+/// links it and removes the temporary name), even where `O_TMPFILE` would
+/// work: before 6.0 an `O_TMPFILE` file on a tmpfs without POSIX ACLs
+/// ignored the umask, which would give a semaphore wider permissions than
+/// glibc's. Either way the file never has two links.
 pub(crate) fn create(
     dir: &Directory,
     path: &CStr,
