@@ -36,7 +36,11 @@
 //! process takes no lock: it can replace the name between our re-check and
 //! our unlink (a few microseconds), and the outcome is then that of a
 //! `sem_unlink` by us right after its creation, which glibc programs can
-//! do to each other at any time.
+//! do to each other at any time. (The same outcome, at worst, follows when
+//! a glibc process removes the name of a file that another glibc process is
+//! still creating, and so still has under its temporary name too, just as
+//! one of ours is about to lock it: the file then shows one link that is
+//! not the name.)
 //!
 //! The lock is never waited on for long: a file that cannot be opened
 //! (`EACCES`, a symbolic link, ...) or whose lock is still held by someone
