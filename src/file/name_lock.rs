@@ -149,8 +149,8 @@ pub(crate) fn replace(tmp: &CStr, path: &CStr) -> Result<(), Error> {
 
 /// Moves the file named `tmp` to the free name `path` (`EEXIST` if it is
 /// taken), so that the file never has two links: `renameat2` with
-/// `RENAME_NOREPLACE`. Where that is missing (Linux before 3.17 on a tmpfs)
-/// or refused (a system-call filter), `link` and then `unlink(tmp)`, as
+/// `RENAME_NOREPLACE`. Where that is missing (an old kernel, a file system
+/// without it) or refused (a system-call filter), `link` and then `unlink(tmp)`, as
 /// glibc publishes. Used by every creation from a temporary file.
 pub(crate) fn publish_noreplace(tmp: &CStr, path: &CStr) -> Result<(), Errno> {
     let flags = fs::RenameFlags::NOREPLACE;
