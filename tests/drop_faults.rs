@@ -189,20 +189,29 @@ impl Traced {
 
     /// Waits for the dropper to finish, calling `during` until then.
     fn finish(mut self, mut during: impl FnMut()) {
-        let mut child = self.child.take().unwrap();
         let start = Instant::now();
-        while child.try_wait().unwrap().is_none() {
+        while self.child.as_mut().unwrap().try_wait().unwrap().is_none() {
             assert!(start.elapsed() < LIMIT, "the dropper hangs");
             during();
             std::thread::sleep(Duration::from_millis(2));
         }
+        let child = self.child.take().unwrap();
         assert_eq!(code(&finish(child, LIMIT)), OK, "the dropper failed");
     }
 }
 
 impl Drop for Traced {
+    /// A test that fails while the dropper runs ends it, and strace, before
+    /// the names' guards remove the files: a dropper left running could put
+    /// a file back at a name afterwards.
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
+            if matches!(child.try_wait(), Ok(None)) {
+                let pid = libc::pid_t::try_from(self.pid).expect("a pid");
+                // SAFETY: a plain system call; while strace runs, the
+                // dropper's pid is not reused (strace reaps it first).
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
             let _ = child.kill();
             let _ = child.wait();
         }
