@@ -343,7 +343,7 @@ mod tests {
             .existence(crate::Existence::CreateNew)
             .open("one")
             .unwrap();
-        assert!(sem.try_acquire().unwrap());
+        assert!(sem.as_raw().take_now());
         std::fs::write(std::format!("{}/sem.two", dir.0), [0u8; 3]).unwrap();
         std::fs::write(std::format!("{}/other", dir.0), [0u8; 32]).unwrap();
         std::fs::create_dir(std::format!("{}/sem.three", dir.0)).unwrap();

@@ -333,7 +333,7 @@ mod tests {
                     rustix::thread::gettid().as_raw_nonzero().get() as u32,
                     Ordering::SeqCst,
                 );
-                sem.acquire().unwrap();
+                sem.acquire().unwrap().forget();
             });
             let mut buf = [MaybeUninit::uninit(); PROCESSES_BUFFER_LEN];
             let me = std::process::id();

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{code, finish, results, spawn, wait_until, TestName, OK};
+use common::{code, finish, results, spawn, took, wait_until, TestName, OK};
 use named_semaphores::{Existence, FileId, NamedSemaphore};
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -85,7 +85,7 @@ fn open_or_create_keeps_its_limit_across_processes() {
     assert_eq!(results(&out), ["created=true"]);
     assert!(name.exists(), "P1's exit left the name");
 
-    assert!(p2.try_acquire().unwrap(), "P2 takes the one token");
+    assert!(took(p2.try_acquire().unwrap()), "P2 takes the one token");
     let out = finish(spawn("crate-ooc-try", &[&name]), LIMIT);
     assert_eq!(code(&out), OK);
     assert_eq!(
@@ -180,9 +180,9 @@ fn a_drop_never_removes_a_newer_semaphores_name() {
             let first = id_at(&path);
             // With A idle between rounds (its drop finished), and no A
             // creation started since B published, the name must be B's.
-            busy.acquire().unwrap();
+            let held = busy.acquire().unwrap();
             let (now, started_now) = (id_at(&path), started.value());
-            busy.release().unwrap();
+            drop(held);
             if now == ours {
                 transient += u64::from(first != ours);
             } else if started_now == done_before {

@@ -141,7 +141,7 @@ fn run_try_runs_only_if_a_token_is_free_now() {
     let (code, out, err) = nsem(&["run", &name, "--try", "--", "sh", "-c", "echo in"]);
     assert_eq!((code, out.as_str()), (0, "in\n"), "{err}");
     assert_eq!(sem.value(), 1);
-    let held = sem.access().unwrap();
+    let held = sem.acquire().unwrap();
     for try_now in [&["--try"][..], &["--timeout", "0"]] {
         let mut args = vec!["run", &name];
         args.extend_from_slice(try_now);
