@@ -100,6 +100,8 @@ mod futex;
 mod list;
 #[cfg(all(test, loom))]
 mod model;
+#[cfg(doctest)]
+mod must_use;
 mod name;
 mod named;
 mod options;

@@ -1,5 +1,6 @@
 //! The public API within one process: constructors, every `Existence`,
-//! options, names, unlink and unlink-on-drop, permits, timeouts, threads.
+//! options, names, unlink and unlink-on-drop, timeouts, threads (permits:
+//! tests/permits.rs).
 
 mod common;
 
@@ -215,29 +216,6 @@ fn try_acquire_and_timeouts() {
     assert!(common::took(
         sem.acquire_timeout(Duration::from_millis(50)).unwrap()
     ));
-}
-
-#[test]
-fn permits() {
-    let name = TestName::new("permits");
-    let sem = NamedSemaphore::create(&name, 1).unwrap();
-    {
-        let permit = sem.acquire().unwrap();
-        assert_eq!(sem.value(), 0);
-        assert!(sem.try_acquire().unwrap().is_none());
-        assert!(sem
-            .acquire_timeout(Duration::from_millis(5))
-            .unwrap()
-            .is_none());
-        drop(permit);
-    }
-    assert_eq!(sem.value(), 1);
-    let p = sem
-        .acquire_timeout(Duration::from_millis(5))
-        .unwrap()
-        .unwrap();
-    p.forget();
-    assert_eq!(sem.value(), 0);
 }
 
 #[test]
@@ -485,42 +463,6 @@ fn try_clone_is_the_same_semaphore_whatever_the_name_does() {
     drop(twin);
     assert!(name.exists(), "a clone never unlinks");
     assert_eq!(NamedSemaphore::open(&name).unwrap().value(), 7);
-}
-
-#[cfg(feature = "alloc")]
-#[test]
-fn owned_permits_move_into_threads_and_release_on_drop() {
-    let name = TestName::new("owned");
-    let sem = Arc::new(NamedSemaphore::create(&name, 2).unwrap());
-    let inside = Arc::new(std::sync::atomic::AtomicU32::new(0));
-    let peak = Arc::new(std::sync::atomic::AtomicU32::new(0));
-    let workers: Vec<_> = (0..6)
-        .map(|_| {
-            let permit = sem.acquire_owned().unwrap();
-            let (inside, peak) = (inside.clone(), peak.clone());
-            thread::spawn(move || {
-                let now = inside.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-                peak.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
-                thread::sleep(Duration::from_millis(2));
-                inside.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-                drop(permit);
-            })
-        })
-        .collect();
-    for w in workers {
-        w.join().unwrap();
-    }
-    assert!(peak.load(std::sync::atomic::Ordering::SeqCst) <= 2);
-    assert_eq!(sem.value(), 2);
-    let held = sem.try_acquire_owned().unwrap().unwrap();
-    let kept = sem
-        .acquire_owned_timeout(Duration::from_millis(1))
-        .unwrap()
-        .unwrap();
-    assert!(sem.try_acquire_owned().unwrap().is_none());
-    kept.forget();
-    drop(held);
-    assert_eq!(sem.value(), 1, "the forgotten token stays taken");
 }
 
 #[test]
