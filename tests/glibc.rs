@@ -164,7 +164,7 @@ fn non_utf8_names_made_by_glibc_can_be_reached() {
     let mut listed = None;
     while let Some(entry) = listing.next() {
         let entry = entry.unwrap();
-        if entry.name == &bytes[1..] {
+        if entry.name == bytes {
             listed = Some(entry.name.to_vec());
         }
     }
