@@ -4,9 +4,9 @@
 
 mod common;
 
-use std::sync::Arc;
-use std::thread;
 use std::time::Duration;
+#[cfg(feature = "alloc")]
+use std::{sync::Arc, thread};
 
 use common::TestName;
 use named_semaphores::{Clock, Error, NamedSemaphore, RawSemaphore};
