@@ -79,6 +79,15 @@ def raises(error, call):
     return False
 
 
+def shared(rs, row, value):
+    """A semaphore of `value` that Python creates and the crate opens: its
+    name and Python's handle (the caller drops both)."""
+    name = fresh(row)
+    py = NamedSemaphore(name, initial_value=value, handle_existence=Flags.RAISE_IF_EXISTS)
+    rs("open", "open", name)
+    return name, py
+
+
 def row_import(rs):
     try:
         from named_semaphores import NamedSemaphore as _  # noqa: F401
@@ -238,9 +247,7 @@ def row_created(rs):
 
 
 def row_hold_a_token(rs):
-    name = fresh("hold")
-    py = NamedSemaphore(name, initial_value=2, handle_existence=Flags.RAISE_IF_EXISTS)
-    rs("open", "open", name)
+    name, py = shared(rs, "hold", 2)
     with py:
         expect("inside `with sem:`", rs.value(name), 1)
     expect("after `with sem:`", rs.value(name), 2)
@@ -253,9 +260,7 @@ def row_hold_a_token(rs):
 
 
 def row_take_a_token(rs):
-    name = fresh("take")
-    py = NamedSemaphore(name, initial_value=2, handle_existence=Flags.RAISE_IF_EXISTS)
-    rs("open", "open", name)
+    name, py = shared(rs, "take", 2)
     expect("acquire()", py.acquire(), True)
     expect("after Python's bare acquire", rs.value(name), 1)
     rs("forget", name)
@@ -266,9 +271,7 @@ def row_take_a_token(rs):
 
 
 def row_try(rs):
-    name = fresh("try")
-    py = NamedSemaphore(name, initial_value=1, handle_existence=Flags.RAISE_IF_EXISTS)
-    rs("open", "open", name)
+    name, py = shared(rs, "try", 1)
     expect("Python takes the token", py.acquire(blocking=False), True)
     expect("the crate finds none", rs("try", name), "ok false")
     py.release()
@@ -279,9 +282,7 @@ def row_try(rs):
 
 
 def row_timeout(rs):
-    name = fresh("timeout")
-    py = NamedSemaphore(name, initial_value=0, handle_existence=Flags.RAISE_IF_EXISTS)
-    rs("open", "open", name)
+    name, py = shared(rs, "timeout", 0)
     expect("Python times out", py.acquire(timeout=0.02), False)
     expect("the crate times out", rs("timeout", name, 20), "ok false")
     py.release()
@@ -294,9 +295,7 @@ def row_timeout(rs):
 
 
 def row_release(rs):
-    name = fresh("release")
-    py = NamedSemaphore(name, initial_value=0, handle_existence=Flags.RAISE_IF_EXISTS)
-    rs("open", "open", name)
+    name, py = shared(rs, "release", 0)
     py.release(3)
     expect("release(3)", rs.value(name), 3)
     rs("release", name, 2)
@@ -309,9 +308,7 @@ def row_release(rs):
 
 
 def row_value(rs):
-    name = fresh("value")
-    py = NamedSemaphore(name, initial_value=5, handle_existence=Flags.RAISE_IF_EXISTS)
-    rs("open", "open", name)
+    name, py = shared(rs, "value", 5)
     py.acquire()
     rs("forget", name)
     expect("value", (py.value, rs.value(name)), (3, 3))

@@ -26,15 +26,21 @@ pub fn run(cfg: &Config, r: &mut Report, cm: &NamedSemaphore, gm: &Glibc) {
     }
 }
 
-/// Slots of the shared page, written only inside the critical section.
-const LAST: usize = 0;
-const LAST_SAW_SLEEPER: usize = 1;
-const ACQUIRED: usize = 2;
-const RETAKEN: usize = 3;
-const RELEASED_TO_SLEEPER: usize = 4;
-const RETAKEN_FROM_SLEEPER: usize = 5;
-const STREAK: usize = 6;
-const LONGEST_STREAK: usize = 7;
+/// The `u64` slots of the shared page, written only inside the critical
+/// section: who released last and whether a process slept on the semaphore
+/// then, and the counts.
+#[derive(Clone, Copy)]
+enum Slot {
+    Last,
+    LastSawSleeper,
+    Acquired,
+    Retaken,
+    ReleasedToSleeper,
+    RetakenFromSleeper,
+    Streak,
+    LongestStreak,
+}
+use Slot::*;
 
 /// The counts of one run.
 struct Handoffs {
@@ -69,35 +75,35 @@ fn handoffs(sem: &dyn Sem, workers: usize, per_worker: u64) -> Handoffs {
     let (page_addr, gate_addr) = (page.0 as usize, gate.0 as usize);
     let pids = in_children(workers, |i| {
         let me = i as u64 + 1;
-        let slot = |n: usize| (page_addr as *mut u64).wrapping_add(n);
+        let slot = |n: Slot| (page_addr as *mut u64).wrapping_add(n as usize);
         // SAFETY: both pages stay mapped for the child's lifetime; the slots
         // are written only while the semaphore is held, so never by two
         // processes at once.
-        let get = |n: usize| unsafe { std::ptr::read_volatile(slot(n)) };
+        let get = |n: Slot| unsafe { std::ptr::read_volatile(slot(n)) };
         // SAFETY: as above.
-        let set = |n: usize, v: u64| unsafe { std::ptr::write_volatile(slot(n), v) };
+        let set = |n: Slot, v: u64| unsafe { std::ptr::write_volatile(slot(n), v) };
         // SAFETY: as above.
         while unsafe { std::ptr::read_volatile(gate_addr as *const u64) } == 0 {
             std::hint::spin_loop();
         }
         for _ in 0..per_worker {
             sem.acquire();
-            set(ACQUIRED, get(ACQUIRED) + 1);
-            let (again, after_sleeper) = (get(LAST) == me, get(LAST_SAW_SLEEPER) == 1);
-            set(RETAKEN, get(RETAKEN) + u64::from(again));
+            set(Acquired, get(Acquired) + 1);
+            let (again, after_sleeper) = (get(Last) == me, get(LastSawSleeper) == 1);
+            set(Retaken, get(Retaken) + u64::from(again));
             set(
-                RETAKEN_FROM_SLEEPER,
-                get(RETAKEN_FROM_SLEEPER) + u64::from(again && after_sleeper),
+                RetakenFromSleeper,
+                get(RetakenFromSleeper) + u64::from(again && after_sleeper),
             );
-            let streak = if again { get(STREAK) + 1 } else { 1 };
-            set(STREAK, streak);
-            set(LONGEST_STREAK, get(LONGEST_STREAK).max(streak));
-            set(LAST, me);
+            let streak = if again { get(Streak) + 1 } else { 1 };
+            set(Streak, streak);
+            set(LongestStreak, get(LongestStreak).max(streak));
+            set(Last, me);
             let sleeper = sem.waiters() > 0;
-            set(LAST_SAW_SLEEPER, u64::from(sleeper));
+            set(LastSawSleeper, u64::from(sleeper));
             set(
-                RELEASED_TO_SLEEPER,
-                get(RELEASED_TO_SLEEPER) + u64::from(sleeper),
+                ReleasedToSleeper,
+                get(ReleasedToSleeper) + u64::from(sleeper),
             );
             sem.release();
         }
@@ -105,13 +111,13 @@ fn handoffs(sem: &dyn Sem, workers: usize, per_worker: u64) -> Handoffs {
     gate.set(1);
     reap(pids);
     // SAFETY: every writer has exited; the page is still mapped.
-    let get = |n: usize| unsafe { std::ptr::read_volatile(page.0.wrapping_add(n)) };
+    let get = |n: Slot| unsafe { std::ptr::read_volatile(page.0.wrapping_add(n as usize)) };
     let h = Handoffs {
-        acquired: get(ACQUIRED),
-        retaken: get(RETAKEN),
-        released_to_sleeper: get(RELEASED_TO_SLEEPER),
-        retaken_from_sleeper: get(RETAKEN_FROM_SLEEPER),
-        longest_streak: get(LONGEST_STREAK),
+        acquired: get(Acquired),
+        retaken: get(Retaken),
+        released_to_sleeper: get(ReleasedToSleeper),
+        retaken_from_sleeper: get(RetakenFromSleeper),
+        longest_streak: get(LongestStreak),
     };
     assert_eq!(
         h.acquired,
