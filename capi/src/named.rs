@@ -342,11 +342,17 @@ mod tests {
         }
     }
 
-    /// How many mappings start at `addr`, by `/proc/self/maps`.
-    fn mappings_at(addr: usize) -> usize {
+    /// How many mappings of the file with inode `ino` start at `addr`, by
+    /// `/proc/self/maps`. (The inode too: once unmapped, the address may be
+    /// reused at once by another test thread's mapping. Not the path: the
+    /// mapping was made under the creator's temporary name.)
+    fn mappings_at(addr: usize, ino: u64) -> usize {
         let start = format!("{addr:08x}-");
+        let ino = ino.to_string();
         let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
-        maps.lines().filter(|l| l.starts_with(&start)).count()
+        maps.lines()
+            .filter(|l| l.starts_with(&start) && l.split_whitespace().nth(4) == Some(&ino))
+            .count()
     }
 
     #[test]
@@ -359,13 +365,14 @@ mod tests {
             .open(&name.0)
             .unwrap();
         let (raw, id) = into_mapping(sem);
-        let st = std::fs::metadata(format!("/dev/shm/sem.{}", name.0)).unwrap();
+        let path = format!("/dev/shm/sem.{}", name.0);
+        let st = std::fs::metadata(&path).unwrap();
         assert_eq!(
             id,
             FileId::new(st.dev(), st.ino()),
             "the identity is the file's"
         );
-        assert_eq!(mappings_at(raw as usize), 1, "still mapped");
+        assert_eq!(mappings_at(raw as usize, st.ino()), 1, "still mapped");
         // SAFETY: `raw` is the live mapping `into_mapping` handed over.
         let value = unsafe {
             (*raw).release().unwrap();
@@ -373,8 +380,8 @@ mod tests {
         };
         assert_eq!(value, 2);
         unmap(raw);
-        assert_eq!(mappings_at(raw as usize), 0, "unmapped by unmap");
-        assert!(std::path::Path::new(&format!("/dev/shm/sem.{}", name.0)).exists());
+        assert_eq!(mappings_at(raw as usize, st.ino()), 0, "unmapped by unmap");
+        assert!(std::path::Path::new(&path).exists());
     }
 
     #[test]
