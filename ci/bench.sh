@@ -43,6 +43,12 @@ if [ "$rows" -ne "$want" ]; then
     echo "expected $want benchmark rows, got $rows" >&2
     exit 1
 fi
+# Case 4's fairness figures, printed below the table.
+notes=$(grep -c '^4 re-takes, [24] processes: crate ' "$log" || true)
+if [ "$notes" -ne 2 ]; then
+    echo "expected 2 re-take lines below the table, got $notes" >&2
+    exit 1
+fi
 if ls /dev/shm/ | grep -q '^sem\.nsem-bench-'; then
     echo "the benchmark left semaphore files behind" >&2
     exit 1

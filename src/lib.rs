@@ -16,7 +16,7 @@
 //! // At most 3 holders at a time, across every process using this name.
 //! let sem = NamedSemaphore::open_or_create(&name, 3)?;
 //! {
-//!     let _permit = sem.access()?;   // blocks while 3 others hold one
+//!     let _permit = sem.acquire()?;  // blocks while 3 others hold one
 //!     // ... work ...
 //! }                                  // released here
 //! # named_semaphores::unlink(&name)?;
@@ -106,6 +106,8 @@ mod futex;
 mod list;
 #[cfg(all(test, loom))]
 mod model;
+#[cfg(doctest)]
+mod must_use;
 mod name;
 mod named;
 mod options;

@@ -37,13 +37,15 @@ pub use unlink::{unlink, unlink_in};
 ///
 /// let sem = NamedSemaphore::create(&name, 2)?;
 /// {
-///     let _permit = sem.access()?;          // like Python's `with sem:`
+///     let _permit = sem.acquire()?;         // like Python's `with sem:`
 ///     assert_eq!(sem.value(), 1);
-/// }
-/// assert!(sem.try_acquire()?);
-/// assert!(sem.acquire_timeout(Duration::from_millis(10))?);
-/// assert!(!sem.try_acquire()?);
-/// sem.release_n(2)?;
+/// }                                         // given back here
+/// sem.try_acquire()?.unwrap().forget();     // like C's `sem_trywait`: kept taken
+/// let timed = sem.acquire_timeout(Duration::from_millis(10))?;
+/// assert!(timed.is_some());
+/// assert!(sem.try_acquire()?.is_none());
+/// timed.unwrap().forget();
+/// sem.release_n(2)?;                        // adds tokens
 /// assert_eq!(sem.value(), 2);
 /// # Ok::<(), named_semaphores::Error>(())
 /// ```
@@ -117,7 +119,7 @@ impl NamedSemaphore {
     ///
     /// let creator = NamedSemaphore::create(&name, 1)?;
     /// let opener = NamedSemaphore::open(&name)?;
-    /// assert!(opener.try_acquire()?);
+    /// let _permit = opener.acquire()?;
     /// assert_eq!(creator.value(), 0); // one semaphore
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
@@ -146,10 +148,11 @@ impl NamedSemaphore {
     /// let a = NamedSemaphore::open_or_create(&name, 1)?;
     /// let b = NamedSemaphore::open_or_create(&name, 1)?; // same semaphore
     /// assert!(a.created() && !b.created());
-    /// assert!(a.try_acquire()? && !b.try_acquire()?);
+    /// a.acquire()?.forget();                     // keeps the token taken
+    /// assert!(b.try_acquire()?.is_none());
     /// drop(a);                                   // the name stays
     /// let c = NamedSemaphore::open_or_create(&name, 1)?;
-    /// assert!(!c.created() && !c.try_acquire()?); // the token is still taken
+    /// assert!(!c.created() && c.try_acquire()?.is_none()); // the token is still taken
     /// # named_semaphores::unlink(&name)?;
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
@@ -200,7 +203,7 @@ impl NamedSemaphore {
     /// let sem = NamedSemaphore::create(&name, 1)?;
     /// let twin = sem.try_clone()?;
     /// sem.unlink()?;                    // the name is gone
-    /// assert!(twin.try_acquire()?);     // the semaphore is not
+    /// let _permit = twin.acquire()?;   // the semaphore is not
     /// assert_eq!(sem.value(), 0);
     /// assert_eq!(sem.file_id(), twin.file_id());
     /// # Ok::<(), named_semaphores::Error>(())
@@ -391,7 +394,7 @@ impl NamedSemaphore {
 
     /// Adds this semaphore's name to an error of the raw semaphore's (which
     /// records the operation itself).
-    fn failed(&self) -> impl FnOnce(Error) -> Error + '_ {
+    pub(crate) fn failed(&self) -> impl FnOnce(Error) -> Error + '_ {
         // The raw semaphore's errors all name their operation already.
         move |e| e.on(Operation::Acquire, self.name_bytes())
     }

@@ -15,13 +15,14 @@
 //! process that ended while being read is left out.
 
 use core::ffi::CStr;
+use core::fmt;
 use core::mem::MaybeUninit;
 
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{self, AtFlags, Mode, OFlags, RawDir, CWD};
 use rustix::io::{self as rio, Errno};
 
-use crate::name::{CPath, Directory, Name};
+use crate::name::{CPath, Directory, Name, Quoted};
 
 mod proc_text;
 use crate::{Error, ErrorKind, FileId, Operation, DEFAULT_DIRECTORY};
@@ -40,7 +41,7 @@ pub const BLOCKED_SHOWN: usize = 16;
 
 /// One process that has the semaphore mapped, as seen by
 /// [`processes_using`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ProcessUse<'a> {
     /// The process id.
@@ -61,6 +62,21 @@ pub struct ProcessUse<'a> {
     /// How many of its threads could not be checked (their `syscall` file
     /// was not readable).
     pub threads_unreadable: u32,
+}
+
+/// Every field, the command as text (bytes that are not UTF-8 as `\xNN`).
+impl fmt::Debug for ProcessUse<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProcessUse")
+            .field("pid", &self.pid)
+            .field("uid", &self.uid)
+            .field("command", &Quoted(self.command))
+            .field("mappings", &self.mappings)
+            .field("blocked", &self.blocked)
+            .field("blocked_count", &self.blocked_count)
+            .field("threads_unreadable", &self.threads_unreadable)
+            .finish()
+    }
 }
 
 /// Totals of one [`processes_using`] run.
@@ -345,6 +361,22 @@ mod tests {
     }
 
     #[test]
+    fn debug_shows_the_command_as_text() {
+        let process = ProcessUse {
+            pid: 7,
+            uid: 0,
+            command: b"worker-\xff",
+            mappings: 1,
+            blocked: &[8],
+            blocked_count: 1,
+            threads_unreadable: 0,
+        };
+        let shown = std::format!("{process:?}");
+        assert!(shown.contains(r#"command: "worker-\xff""#), "{shown}");
+        assert!(shown.contains("blocked: [8]"), "{shown}");
+    }
+
+    #[test]
     // Native x86_64 only: under qemu-user (the other targets' test runs),
     // a thread's `syscall` file shows the emulator's host calls.
     #[cfg(target_arch = "x86_64")]
@@ -368,7 +400,7 @@ mod tests {
                     rustix::thread::gettid().as_raw_nonzero().get() as u32,
                     Ordering::SeqCst,
                 );
-                sem.acquire().unwrap();
+                sem.acquire().unwrap().forget();
             });
             let mut buf = [MaybeUninit::uninit(); PROCESSES_BUFFER_LEN];
             let me = std::process::id();

@@ -59,7 +59,8 @@ fn dropper() {
     NamedSemaphore::open(&gate)
         .expect("open gate")
         .acquire()
-        .expect("gate");
+        .expect("gate")
+        .forget();
     drop(sem);
 }
 

@@ -3,6 +3,7 @@
 //! semaphores a case shares with others come from `main`.
 
 pub mod contended;
+pub mod fairness;
 pub mod lateness;
 pub mod open_close;
 pub mod ping_pong;

@@ -31,7 +31,7 @@ mod report;
 mod runner;
 mod sem;
 
-use cases::{contended, lateness, open_close, ping_pong, try_zero, uncontended, wake};
+use cases::{contended, fairness, lateness, open_close, ping_pong, try_zero, uncontended, wake};
 use config::Config;
 use names::{crate_sem, glibc_sem, Cleanup};
 use procs::start_affinity;
@@ -57,6 +57,7 @@ fn main() {
 
     let (cm, gm) = (crate_sem("mutex", 1), glibc_sem("mutex", 1));
     contended::run(&cfg, r, &cm, &gm);
+    fairness::run(&cfg, r, &cm, &gm);
 
     wake::run(&cfg, r, &cz, &gz);
     open_close::run(&cfg, r);

@@ -29,9 +29,11 @@ impl Unit {
     }
 }
 
-/// The rows printed so far, and when the run started.
+/// The rows printed so far, the notes to print below the table, and when
+/// the run started.
 pub struct Report {
     rows: Vec<String>,
+    notes: Vec<String>,
     started: Instant,
 }
 
@@ -55,6 +57,7 @@ impl Report {
         println!("|---|---|---|---|");
         Report {
             rows: Vec::new(),
+            notes: Vec::new(),
             started,
         }
     }
@@ -84,9 +87,21 @@ impl Report {
         self.rows.push(line);
     }
 
-    /// Prints the closing line: how many cases, how long, the machine after.
+    /// Keeps `line` (a figure that is not a timing) to print below the table.
+    pub fn note(&mut self, line: String) {
+        self.notes.push(line);
+    }
+
+    /// Prints the notes, then the closing line: how many cases, how long,
+    /// the machine after.
     pub fn finish(self) {
         println!();
+        for note in &self.notes {
+            println!("{note}");
+        }
+        if !self.notes.is_empty() {
+            println!();
+        }
         println!(
             "{} cases in {:.1} s; machine after: {}",
             self.rows.len(),

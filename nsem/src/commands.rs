@@ -127,10 +127,11 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
             let sem = open(&cli, name)?;
             signals::install();
             match run::acquire(&sem, timeout.as_ref()).map_err(|e| error(name, e))? {
-                Acquired::Yes => {}
+                // `wait` is `sem_wait`: the token stays taken after exit.
+                Acquired::Yes(permit) => permit.forget(),
                 Acquired::TimedOut => return Err(run::busy(&sem, timeout.as_ref())),
                 Acquired::Interrupted(sig) => return Ok(128u8.wrapping_add(sig as u8)),
-            }
+            };
         }
         Command::Unlink { names } => {
             let mut failed = None;

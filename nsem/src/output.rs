@@ -42,6 +42,12 @@ pub fn display_command(command: &[u8]) -> String {
     display_name(command)[1..].to_owned()
 }
 
+/// A listed name (`/NAME`, as the library gives it) without its slash, as
+/// the tool's own functions take names.
+pub fn bare(name: &[u8]) -> &[u8] {
+    name.strip_prefix(b"/").unwrap_or(name)
+}
+
 /// A name for display: `/` and the name, with bytes that are not UTF-8
 /// shown as `\xNN` and control characters and `\` escaped, so that every
 /// name is visible and distinct.
@@ -94,7 +100,7 @@ pub fn list_table(entries: &[OwnedEntry]) -> String {
         .iter()
         .map(|e| {
             [
-                display_name(&e.name),
+                display_name(bare(&e.name)),
                 opt(e.info.value),
                 opt(e.info.waiters),
                 format!("{:04o}", e.info.mode),

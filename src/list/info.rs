@@ -5,6 +5,7 @@
 //! is in `list.rs`.
 
 use core::ffi::CStr;
+use core::fmt;
 
 use rustix::fd::{AsFd, BorrowedFd};
 use rustix::fs::{self, AtFlags, FileType, Mode, OFlags};
@@ -151,7 +152,7 @@ impl Status {
 /// them at any time. The waiter count is approximate by nature: a waiter
 /// killed while blocked stays counted (see
 /// [`RawSemaphore::waiters`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SemaphoreInfo {
     /// The number of tokens, if the file could be read and decoded.
@@ -183,6 +184,25 @@ pub struct SemaphoreInfo {
     /// creator that died after writing it looks like a semaphore with a
     /// six-character name.
     pub temporary: bool,
+}
+
+/// Every field, the mode in octal (`mode: 0o600`).
+impl fmt::Debug for SemaphoreInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SemaphoreInfo")
+            .field("value", &self.value)
+            .field("waiters", &self.waiters)
+            .field("uid", &self.uid)
+            .field("gid", &self.gid)
+            .field("mode", &format_args!("{:#o}", self.mode))
+            .field("kind", &self.kind)
+            .field("size", &self.size)
+            .field("links", &self.links)
+            .field("file_id", &self.file_id)
+            .field("status", &self.status)
+            .field("temporary", &self.temporary)
+            .finish()
+    }
 }
 
 /// Reads the metadata and, for a regular file of the right size, the value
@@ -332,7 +352,7 @@ mod tests {
     #[test]
     fn decode_matches_the_image() {
         let sem = RawSemaphore::new(5).unwrap();
-        assert!(sem.try_acquire().unwrap());
+        assert!(sem.take_now());
         let d = decode(&sem.to_bytes());
         assert_eq!(
             d,

@@ -111,6 +111,12 @@ impl Drop for TestDir {
     }
 }
 
+/// Whether an acquire got a token; a token it got stays taken (the permit
+/// is forgotten), as after C's `sem_trywait` or `sem_timedwait`.
+pub fn took(got: Option<named_semaphores::Permit<'_>>) -> bool {
+    got.map(named_semaphores::Permit::forget).is_some()
+}
+
 /// Starts this test binary again, running only its `child` entry point, in
 /// `role` with `args`.
 pub fn spawn(role: &str, args: &[&str]) -> Child {
@@ -204,10 +210,14 @@ pub fn child_main() {
     let code = match role.as_str() {
         "crate-acquire" => {
             let sem = NamedSemaphore::open(&a[0]).expect("open");
-            if sem.acquire_timeout(ms(1)).expect("acquire") {
-                OK
-            } else {
-                TIMED_OUT
+            // A bare `sem_timedwait`: the token stays taken.
+            let got = sem.acquire_timeout(ms(1)).expect("acquire");
+            match got {
+                Some(permit) => {
+                    permit.forget();
+                    OK
+                }
+                None => TIMED_OUT,
             }
         }
         "crate-release" => {
@@ -269,8 +279,7 @@ pub fn child_main() {
             let sem = NamedSemaphore::open_or_create(&a[0], 1).expect("open_or_create");
             println!("RESULT created={}", sem.created());
             gate(&a[1]);
-            sem.acquire().expect("acquire");
-            sem.release().expect("release");
+            drop(sem.acquire().expect("acquire")); // takes it and gives it back
             OK
         }
         // `open_or_create` with value 1, then one `try_acquire`.
@@ -278,10 +287,8 @@ pub fn child_main() {
             let sem = NamedSemaphore::open_or_create(&a[0], 1).expect("open_or_create");
             println!("RESULT created={}", sem.created());
             let got = sem.try_acquire().expect("try_acquire");
-            println!("RESULT token={got}");
-            if got {
-                sem.release().expect("release");
-            }
+            println!("RESULT token={}", got.is_some());
+            drop(got); // gives the token back
             OK
         }
         // Holds `flock(LOCK_EX)` on the file at the path `a[0]` until killed
@@ -327,7 +334,8 @@ fn gate(gate: &str) {
         NamedSemaphore::open(gate)
             .expect("open gate")
             .acquire()
-            .expect("acquire gate");
+            .expect("acquire gate")
+            .forget(); // the parent opened the gate with one token per child
     }
 }
 
