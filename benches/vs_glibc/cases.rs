@@ -7,6 +7,7 @@ pub mod fairness;
 pub mod lateness;
 pub mod open_close;
 pub mod ping_pong;
+pub mod recovery;
 pub mod try_zero;
 pub mod uncontended;
 pub mod wake;

@@ -19,19 +19,26 @@
 //! and removed at the end, also when a case panics.
 //!
 //! The files: `config` (the command line), `runner` (the side-by-side
-//! runs), `report` (the table), `sem` (the two implementations behind one
-//! trait), `names` (unique names, removed at the end), `procs` (CPUs,
-//! forked children, shared memory) and `cases/`, one module per case.
+//! runs), `report` (the tables), `sem` (the two implementations behind one
+//! trait), `peers` (case 8's System V semaphore and lock files), `names`
+//! (unique names, removed at the end), `procs` (CPUs, forked children,
+//! shared memory) and `cases/`, one module per case.
+//!
+//! Case 8 has a table of its own: what programs use today for a token that
+//! comes back when its holder dies, against this crate's plain pair.
 
 mod cases;
 mod config;
 mod names;
+mod peers;
 mod procs;
 mod report;
 mod runner;
 mod sem;
 
-use cases::{contended, fairness, lateness, open_close, ping_pong, try_zero, uncontended, wake};
+use cases::{
+    contended, fairness, lateness, open_close, ping_pong, recovery, try_zero, uncontended, wake,
+};
 use config::Config;
 use names::{crate_sem, glibc_sem, Cleanup};
 use procs::start_affinity;
@@ -62,6 +69,7 @@ fn main() {
     wake::run(&cfg, r, &cz, &gz);
     open_close::run(&cfg, r);
     lateness::run(&cfg, r, &cz, &gz);
+    recovery::run(&cfg, r);
 
     drop((cs, gs, cz, gz, c1, c2, g1, g2, cm, gm));
     report.finish();

@@ -146,6 +146,6 @@ impl Sem for Glibc {
 }
 
 /// The calling thread's `errno`.
-fn errno() -> i32 {
+pub fn errno() -> i32 {
     std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
 }
