@@ -3,7 +3,7 @@
 follows is the test, so the two cannot drift apart.
 
     python3 ci/doc-blocks.py list [ROOT]          every block and what is done with it
-    python3 ci/doc-blocks.py run [--only TEXT] [--logs DIR] [ROOT]
+    python3 ci/doc-blocks.py run [--only TEXT]... [--logs DIR] [ROOT]
 
 Run by ci/doc-blocks.sh, which sets up the scratch world the blocks run in
 (a private /dev/shm, copy-on-write views of the checkout, $HOME and
@@ -287,10 +287,10 @@ def main():
     if not args or args[0] not in ("list", "run"):
         fail(__doc__.split("\n\n")[1])
     mode, args = args[0], args[1:]
-    only, logs = None, None
+    only, logs = [], None
     while args and args[0].startswith("--"):
         if args[0] == "--only" and len(args) > 1:
-            only, args = args[1], args[2:]
+            only, args = only + [args[1]], args[2:]
         elif args[0] == "--logs" and len(args) > 1:
             logs, args = args[1], args[2:]
         else:
@@ -306,7 +306,7 @@ def main():
     os.makedirs(logs, exist_ok=True)
     rows, failed = [], 0
     for n, b in enumerate(blocks):
-        if only and only not in b.where:
+        if only and not any(o in b.where for o in only):
             continue
         if "file" in b.attrs:
             with open(os.path.join(root, b.attrs["file"]), "w") as f:

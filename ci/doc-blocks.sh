@@ -3,7 +3,7 @@
 # would type them (ci/doc-blocks.py extracts them and says how blocks are
 # marked), and prints which ran, which were skipped and why.
 #
-#   ci/doc-blocks.sh [--only TEXT]     TEXT: a file or file:line to run alone
+#   ci/doc-blocks.sh [--only TEXT]...  only the blocks whose file:line contains a TEXT
 #   ci/doc-blocks.sh --list            the blocks and what is done with each
 #
 # The blocks run in a private mount namespace, so that what they install or
@@ -61,6 +61,9 @@ mount -t tmpfs -o mode=1777 doc-shm /dev/shm
 # (A checkout inside $HOME is seen through $HOME's view: covering it then
 # is covering a directory of that view, which overlayfs allows.)
 [ "$ROOT" = "$HOME" ] || cow "$HOME"
+for dir in "${CARGO_HOME:-}" "${RUSTUP_HOME:-}"; do
+    case "$dir/" in /) ;; "$HOME"/*) ;; *) cow "$dir" ;; esac
+done
 cow /usr/local
 cow "$ROOT"
 case "$ROOT/" in
@@ -71,5 +74,7 @@ esac
 printf '%s\n' 'APT::Get::Assume-Yes "true";' 'DPkg::Lock::Timeout "600";' 'Acquire::Retries "3";' \
     >"$S/apt.conf"
 export APT_CONFIG=$S/apt.conf DEBIAN_FRONTEND=noninteractive CARGO_TERM_COLOR=never
+# Where `cargo install` puts programs, on the PATH as rustup sets it up.
+export PATH=${CARGO_HOME:-$HOME/.cargo}/bin:$PATH
 
 python3 ci/doc-blocks.py run --logs "$S/logs" "$@" "$ROOT"
