@@ -18,8 +18,9 @@
 # --no-build installs what an earlier `cargo build -p namedsem-capi
 # --profile capi` left. The libraries are installed stripped, as
 # distributions ship them: libnamedsem.a without debug information
-# (strip --strip-debug), libnamedsem.so without the symbols it does not
-# export (--strip-unneeded); --no-strip installs them as built.
+# (strip --strip-debug, where that makes it smaller), libnamedsem.so without
+# the symbols it does not export (--strip-unneeded); --no-strip installs
+# them as built.
 #
 # At run time, programs linked with -lnamedsem look for libnamedsem.so.0
 # where the dynamic loader looks: after installing into a directory that
@@ -88,12 +89,23 @@ install -m 755 "$BUILT/libnamedsem.so" "$DESTDIR$LIBDIR/libnamedsem.so.$VERSION"
 ln -sfn "libnamedsem.so.$VERSION" "$DESTDIR$LIBDIR/libnamedsem.so.0"
 ln -sfn libnamedsem.so.0 "$DESTDIR$LIBDIR/libnamedsem.so"
 install -m 644 "$BUILT/libnamedsem.a" "$DESTDIR$LIBDIR/libnamedsem.a"
-if ((DO_STRIP)); then
+# The archive is kept as built where stripping would not shrink it: with
+# no debug information to drop (a core built with -Zbuild-std has none),
+# binutils' rewrite of LLVM's objects only grows them (unmerged strings).
+strip_libraries() {
+    local a="$DESTDIR$LIBDIR/libnamedsem.a"
     "$STRIP" --strip-unneeded "$DESTDIR$LIBDIR/libnamedsem.so.$VERSION" &&
-        "$STRIP" --strip-debug "$DESTDIR$LIBDIR/libnamedsem.a" || {
-        echo "capi/install.sh: $STRIP failed; set STRIP to the target's strip, or give --no-strip" >&2
-        exit 1
-    }
+        "$STRIP" --strip-debug -o "$a.stripped" "$a" || return 1
+    if [ "$(stat -c %s "$a.stripped")" -lt "$(stat -c %s "$a")" ]; then
+        mv "$a.stripped" "$a"
+    else
+        rm "$a.stripped"
+    fi
+}
+if ((DO_STRIP)) && ! strip_libraries; then
+    rm -f "$DESTDIR$LIBDIR/libnamedsem.a.stripped"
+    echo "capi/install.sh: $STRIP failed; set STRIP to the target's strip, or give --no-strip" >&2
+    exit 1
 fi
 cat >"$DESTDIR$LIBDIR/pkgconfig/namedsem.pc" <<PC
 prefix=$PREFIX
