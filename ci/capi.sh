@@ -254,6 +254,20 @@ for f in include/namedsem.h lib/libnamedsem.so lib/libnamedsem.so.0 lib/libnamed
 done
 output_has '^prefix=/opt/namedsem$' cat "$INSTALL_ROOT/stage/opt/namedsem/lib/pkgconfig/namedsem.pc" ||
     fail "the staged namedsem.pc does not name the final prefix"
+# Installed stripped: no debug sections in the archive, no symbol table in
+# the shared library (its exports are in .dynsym).
+if output_has '\.debug_' objdump -h "$INSTALL_ROOT/usr/lib/libnamedsem.a"; then
+    fail "the installed libnamedsem.a has debug sections"
+fi
+if output_has '\.symtab' readelf -S "$INSTALL_ROOT/usr/lib/libnamedsem.so.0"; then
+    fail "the installed libnamedsem.so has a symbol table"
+fi
+check_symbols "$INSTALL_ROOT/usr/lib/libnamedsem.so.0"
+ls -l "$INSTALL_ROOT/usr/lib/libnamedsem.a" "$INSTALL_ROOT/usr/lib/libnamedsem.so.0"
+help=$(bash capi/install.sh --help)
+for v in PREFIX LIBDIR INCLUDEDIR DESTDIR TARGET CARGO_TARGET_DIR STRIP --no-build --no-strip; do
+    grep -q -- "$v" <<<"$help" || fail "install.sh --help does not mention $v"
+done
 export PKG_CONFIG_PATH="$INSTALL_ROOT/usr/lib/pkgconfig"
 PC_CFLAGS=$(pkg-config --cflags namedsem)
 PC_LIBS=$(pkg-config --libs namedsem)

@@ -53,7 +53,7 @@ RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom \
 step "loom: both layouts, preemption bound $LOOM_MAX_PREEMPTIONS"
 start=$SECONDS
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom \
-    cargo test --release --lib model -- --nocapture --test-threads=2
+    cargo test --release --lib model -- --nocapture
 echo "loom model check: $((SECONDS - start)) s"
 
 step "stress ($NSEM_STRESS_ITERS operations per process), faults, hostile ($NSEM_FUZZ_CASES name cases)"

@@ -6,7 +6,8 @@
 //! Mirrors glibc's `sem_open.c` and `sem_unlink.c`, with the checks glibc
 //! leaves out: the file must be a regular file of exactly
 //! [`RawSemaphore::SIZE`] bytes with glibc's header, or it is refused before
-//! the first access could raise `SIGBUS`. The header is read with `pread`
+//! the first access could raise `SIGBUS` (which sizes mean what is decided
+//! in [`format`], for the listing too). The header is read with `pread`
 //! before mapping, so that opening a semaphore does not fault in its page
 //! (the first operation does, as with glibc).
 #![allow(unsafe_code)]
@@ -24,9 +25,11 @@ use crate::raw::{RawSemaphore, FUTEX_SHARED};
 use crate::{Error, ErrorKind, FileId};
 
 mod create;
+pub(crate) mod format;
 mod name_lock;
 
 pub(crate) use create::{create, Publish};
+use format::SizeClass;
 pub(crate) use name_lock::{unlink, unlink_if_ours};
 
 /// How many temporary names to try before giving up, as glibc does.
@@ -109,6 +112,15 @@ fn invalid_object(detail: &'static str) -> Error {
     Error::new(ErrorKind::InvalidObject, Errno::INVAL, detail)
 }
 
+/// Whether a file of the other word size's `sizeof(sem_t)` holds a sound
+/// header in that layout: a semaphore made by such a process, which this
+/// one must refuse, but can name the cause of.
+fn other_layout_header(fd: &OwnedFd) -> bool {
+    let mut head = [0u8; format::HEADER_LEN];
+    matches!(rio::pread(fd, &mut head, 0), Ok(n) if n == head.len())
+        && format::decode(&head, format::OTHER_LAYOUT).is_sound()
+}
+
 /// Checks the descriptor is a semaphore file and maps it.
 pub(super) fn map(fd: &OwnedFd, check_header: bool) -> Result<Mapping, Error> {
     let st = fs::fstat(fd).map_err(Error::from_errno)?;
@@ -121,8 +133,16 @@ pub(super) fn map(fd: &OwnedFd, check_header: bool) -> Result<Mapping, Error> {
             "not a regular file",
         ));
     }
-    if st.st_size != RawSemaphore::SIZE as i64 {
-        return Err(invalid_object("file size is not sizeof(sem_t)"));
+    #[allow(clippy::unnecessary_cast)] // st_size is i64 or i32 by target
+    let size = st.st_size as u64;
+    match format::classify_size(size) {
+        SizeClass::Native => {}
+        SizeClass::OtherLayout if other_layout_header(fd) => {
+            return Err(invalid_object(format::MADE_BY_OTHER));
+        }
+        SizeClass::OtherLayout | SizeClass::Wrong => {
+            return Err(invalid_object("file size is not sizeof(sem_t)"));
+        }
     }
     if check_header {
         let mut private = [0u8; 4];

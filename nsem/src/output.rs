@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use named_semaphores::{OwnedEntry, ProcessUse, SemaphoreInfo, Status, UseSummary};
+use named_semaphores::{Layout, OwnedEntry, ProcessUse, SemaphoreInfo, Status, UseSummary};
 
 use crate::names::Names;
 
@@ -85,6 +85,13 @@ pub fn status_text(info: &SemaphoreInfo) -> String {
     }
     if info.status == Status::WrongSize {
         let _ = write!(s, " ({} bytes)", info.size);
+    }
+    if let Status::OtherLayout(layout) = info.status {
+        let bits = match layout {
+            Layout::Narrow => 32,
+            Layout::Wide => 64,
+        };
+        let _ = write!(s, " (made by a {bits}-bit process)");
     }
     if info.temporary {
         s.push_str(", temporary");

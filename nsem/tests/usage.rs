@@ -100,7 +100,9 @@ fn usage_errors_are_64_with_a_hint() {
     usage_error(&["run", "x"], "COMMAND", "nsem run --help");
     usage_error(&["list", "--json=yes"], "--json", "nsem list --help");
     usage_error(&["list", "--count", "2"], "--watch", "nsem list --help");
-    usage_error(&["list", "--watch", "soon"], "--watch", "nsem list --help");
+    usage_error(&["list", "--watch=soon"], "--watch", "nsem list --help");
+    // A number right after --watch is its interval, and must be one.
+    usage_error(&["list", "--watch", "1.5.5"], "--watch", "nsem list --help");
     usage_error(
         &["info", "x", "--value", "3"],
         "--value",
