@@ -8,7 +8,7 @@ import enum
 from types import TracebackType
 from typing import Optional, Tuple, Type
 
-from typing_extensions import Self
+from typing_extensions import Self, disjoint_base, final
 
 __version__: str
 VALUE_MAX: int
@@ -16,6 +16,7 @@ VALUE_MAX: int
 class InvalidSemaphoreError(OSError):
     """The file at the name is not a semaphore this process can use."""
 
+@disjoint_base
 class NamedSemaphore:
     """A POSIX named semaphore (``/dev/shm/sem.NAME``)."""
 
@@ -56,6 +57,7 @@ class NamedSemaphore:
     ) -> bool: ...
     def __reduce__(self) -> Tuple[object, Tuple[str, int, int]]: ...
 
+@final
 class SemaphoreEntry:
     """One semaphore file found by ``list_all()``."""
 
