@@ -522,8 +522,11 @@ def test_gil_is_released_while_blocked(NS, name):
 
 
 INTERRUPTED = """
-import sys, time
+import signal, sys, time
 {import_line}
+# Python's own SIGINT handler, also when this test runs where SIGINT starts
+# ignored (a background job), which Python then leaves alone.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 sem = NamedSemaphore({name!r}, handle_existence=NamedSemaphore.Flags.RAISE_IF_NOT_EXISTS)
 print("ready", flush=True)
 try:
