@@ -1,11 +1,14 @@
 //! Every call into the crate's token operations, in one place: taking a
-//! token without blocking, taking one within a time slice, and giving tokens
-//! back. A Python `acquire` keeps its token until `release`, so nothing here
-//! holds a guard.
+//! token without blocking, waiting for one until a monotonic deadline, and
+//! giving tokens back. A Python `acquire` keeps its token until `release`,
+//! so nothing here holds a guard.
 
 use core::time::Duration;
 
-use named_semaphores::{Error, NamedSemaphore};
+use named_semaphores::{Clock, Error, NamedSemaphore};
+
+/// `EINTR`: a signal handler ran while the thread slept.
+const EINTR: i32 = 4;
 
 /// Takes a token if one is free now.
 #[inline]
@@ -13,10 +16,18 @@ pub fn try_take(sem: &NamedSemaphore) -> Result<bool, Error> {
     sem.try_acquire()
 }
 
-/// Takes a token, waiting at most `slice` (on the monotonic clock).
+/// Takes a token, sleeping until `deadline` (a time on `CLOCK_MONOTONIC`)
+/// at the latest. `Ok(false)` if none came by then, or if a signal handler
+/// ran in this thread meanwhile (no token is taken then).
 #[inline]
-pub fn take_within(sem: &NamedSemaphore, slice: Duration) -> Result<bool, Error> {
-    sem.acquire_timeout(slice)
+pub fn take_by(sem: &NamedSemaphore, deadline: Duration) -> Result<bool, Error> {
+    match sem
+        .as_raw()
+        .acquire_interruptible(Some((Clock::Monotonic, deadline)))
+    {
+        Err(e) if e.raw_os_error() == EINTR => Ok(false),
+        other => other,
+    }
 }
 
 /// Gives back `n` tokens in one atomic step.

@@ -1,9 +1,10 @@
 //! Blocking in `acquire` as a good citizen of the interpreter: the wait runs
-//! without the GIL, in slices of at most [`SLICE`], and pending signals are
-//! handled between slices, so Ctrl-C raises `KeyboardInterrupt` promptly and
-//! with no token taken. Timeouts are measured on the monotonic clock.
+//! without the GIL, in slices of at most [`SLICE`] that also end when a
+//! signal handler runs in the thread, and pending signals are handled
+//! between slices, so Ctrl-C raises `KeyboardInterrupt` promptly and with no
+//! token taken. Timeouts are measured on the monotonic clock.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use named_semaphores::NamedSemaphore;
 use pyo3::exceptions::PyValueError;
@@ -83,6 +84,13 @@ fn real_type(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
         .map(|t| t.bind(py))
 }
 
+/// The time on `CLOCK_MONOTONIC`, the clock the crate's deadlines use.
+fn now() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    // The monotonic clock is never negative.
+    Duration::new(t.tv_sec.unsigned_abs(), t.tv_nsec.unsigned_abs() as u32)
+}
+
 /// Takes a token within `limit`: `Ok(false)` if none came in time.
 pub fn acquire(py: Python<'_>, sem: &NamedSemaphore, limit: Limit) -> PyResult<bool> {
     if tokens::try_take(sem).map_err(to_py)? {
@@ -90,41 +98,39 @@ pub fn acquire(py: Python<'_>, sem: &NamedSemaphore, limit: Limit) -> PyResult<b
     }
     let deadline = match limit {
         Limit::Now => return Ok(false),
-        Limit::Within(d) => Instant::now().checked_add(d),
+        Limit::Within(d) => now().checked_add(d),
         Limit::Forever => None,
     };
-    // Before the first timed sleep, let a peer that shares this CPU run: it
-    // may be about to release, and the token is then taken with no sleep. A
-    // timed futex wait costs a kernel timer, about 6 µs more per sleep than
-    // an untimed one on a small VM, which a hand-off between two processes
-    // on one CPU would otherwise pay every time (where each has a CPU of its
-    // own, the crate's spin takes the token and the yield costs about 0.5 µs).
+    // Before the first sleep, let a peer that shares this CPU run: it may be
+    // about to release, and the token is then taken with no sleep. A timed
+    // futex wait costs a kernel timer, about 6 µs more per sleep than an
+    // untimed one on a small VM, which a hand-off between two processes on
+    // one CPU would otherwise pay every time (where each has a CPU of its
+    // own, the crate's spin takes the token and the yield costs about 1 µs).
     let mut first = true;
     loop {
-        let slice = match deadline {
-            Some(deadline) => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return Ok(false);
-                }
-                left.min(SLICE)
-            }
-            None => SLICE,
+        let start = now();
+        let slice_end = start.saturating_add(SLICE);
+        let until = match deadline {
+            Some(deadline) if deadline <= start => return Ok(false),
+            Some(deadline) => deadline.min(slice_end),
+            None => slice_end,
         };
         let yield_first = std::mem::take(&mut first);
-        if py
+        let taken = py
             .detach(|| {
                 if yield_first {
                     std::thread::yield_now();
                 }
-                tokens::take_within(sem, slice)
+                tokens::take_by(sem, until)
             })
-            .map_err(to_py)?
-        {
+            .map_err(to_py)?;
+        if taken {
             return Ok(true);
         }
-        // No token was taken in this slice: a KeyboardInterrupt (or any
-        // exception a signal handler raises) leaves the semaphore as it was.
+        // The slice ended, or a signal handler ran in this thread, with no
+        // token taken: a KeyboardInterrupt (or any exception a Python signal
+        // handler raises) leaves the semaphore as it was.
         py.check_signals()?;
     }
 }
