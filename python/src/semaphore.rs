@@ -12,7 +12,6 @@ use pyo3::prelude::*;
 use pyo3::types::{PyString, PyTuple};
 
 use crate::args::{Count, Flag};
-
 use crate::errors::to_py;
 use crate::flags;
 use crate::tokens;
