@@ -2,7 +2,8 @@
 # Reliability checks: model checking of the post/wait protocol of
 # both glibc layouts with loom, the multi-process stress, fault and hostile
 # input suites (with property tests of names and of the counter logic), the
-# drop's unlink under injected system-call faults and a lost race (strace),
+# drop's unlink held at each of its system calls while glibc removes or
+# replaces the name (strace),
 # the clock a timed wait sleeps on (strace), Miri on the plain-memory unit tests
 # where Miri can be installed, and, on request, fuzzing of names and of the
 # counter logic with cargo-fuzz (nightly toolchain).
@@ -62,7 +63,7 @@ cargo test --all-features --test stress --test faults --test hostile -- --nocapt
     tee target/reliability-tests.log
 grep -E '^test result: ok\. [1-9][0-9]* passed; 0 failed' target/reliability-tests.log >/dev/null
 
-step "the drop's unlink under system-call faults and a lost race (strace)"
+step "the drop held at each system call while glibc removes or replaces the name (strace)"
 cargo test --all-features --test drop_faults -- --ignored --test-threads=1 2>&1 |
     tee target/reliability-drop-faults.log
 grep -E '^test result: ok\. [1-9][0-9]* passed; 0 failed' target/reliability-drop-faults.log >/dev/null

@@ -1,6 +1,7 @@
 //! The file lifecycle: open and validate an existing semaphore file, map
 //! it, unlink it; creating and publishing a new one atomically is in
-//! [`create`], and the drop's "unlink only if it is ours" in [`unlink_own`].
+//! [`create`], and removing or replacing a name under the lock that
+//! serialises it among cooperating processes in [`name_lock`].
 //!
 //! Mirrors glibc's `sem_open.c` and `sem_unlink.c`, with the checks glibc
 //! leaves out: the file must be a regular file of exactly
@@ -23,10 +24,10 @@ use crate::raw::{RawSemaphore, FUTEX_SHARED};
 use crate::{Error, ErrorKind, FileId};
 
 mod create;
-mod unlink_own;
+mod name_lock;
 
 pub(crate) use create::{create, Publish};
-pub(crate) use unlink_own::unlink_if_ours;
+pub(crate) use name_lock::{unlink, unlink_if_ours};
 
 /// How many temporary names to try before giving up, as glibc does.
 pub(super) const TEMP_ATTEMPTS: usize = 50;
@@ -160,11 +161,6 @@ pub(crate) fn open(path: &CStr) -> Result<Mapping, Error> {
     let flags = OFlags::RDWR | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK;
     let fd = fs::open(path, flags, Mode::empty()).map_err(Error::from_errno)?;
     map(&fd, true)
-}
-
-/// Removes the name, as `sem_unlink` does (`EPERM` is reported as `EACCES`).
-pub(crate) fn unlink(path: &CStr) -> Result<(), Error> {
-    fs::unlink(path).map_err(Error::from_errno)
 }
 
 /// Checks that a directory other than the default exists and is a memory

@@ -335,7 +335,13 @@ impl NamedSemaphore {
         self.unlink_on_drop.load(Ordering::Relaxed)
     }
 
-    /// Changes whether dropping this handle unlinks the name.
+    /// Changes whether dropping this handle unlinks the name. The drop
+    /// unlinks it only if it still refers to this handle's semaphore,
+    /// checked under an `flock` of the file that every removal by this crate
+    /// and its C library takes; a glibc process replacing the name between
+    /// that check and the unlink loses its new semaphore's name, as to a
+    /// `sem_unlink` right after its creation (see
+    /// [`OpenOptions::unlink_on_drop`](crate::OpenOptions::unlink_on_drop)).
     ///
     /// ```
     /// use named_semaphores::NamedSemaphore;
@@ -353,9 +359,11 @@ impl NamedSemaphore {
     }
 
     /// Removes the name now (`sem_unlink`), whichever semaphore it refers
-    /// to now. This handle, and every other process that has the semaphore
-    /// open, keeps working on it; a later create makes a new, unrelated
-    /// semaphore. The handle will not try to unlink again on drop.
+    /// to now, under the lock that every removal by this crate takes (see
+    /// [who owns the name](crate#who-owns-the-name)). This handle, and every
+    /// other process that has the semaphore open, keeps working on it; a
+    /// later create makes a new, unrelated semaphore. The handle will not
+    /// try to unlink again on drop.
     ///
     /// # Errors
     ///
@@ -377,8 +385,8 @@ impl NamedSemaphore {
     /// ```
     pub fn unlink(&self) -> Result<(), Error> {
         self.set_unlink_on_drop(false);
-        file::unlink(CPath::semaphore(&self.dir, &self.name).as_c_str())
-            .map_err(|e| e.on(Operation::Unlink, self.name_bytes()))
+        let path = CPath::semaphore(&self.dir, &self.name);
+        file::unlink(path.as_c_str()).map_err(|e| e.on(Operation::Unlink, self.name_bytes()))
     }
 
     /// Adds this semaphore's name to an error of the raw semaphore's (which
@@ -395,7 +403,7 @@ impl Drop for NamedSemaphore {
             // Only our own semaphore: another process may have given the name
             // to a new one since (see `file::unlink_if_ours`).
             let path = CPath::semaphore(&self.dir, &self.name);
-            file::unlink_if_ours(&self.dir, path.as_c_str(), self.map.id());
+            file::unlink_if_ours(path.as_c_str(), self.map.id());
         }
     }
 }

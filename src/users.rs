@@ -29,7 +29,10 @@ use proc_text::{number, read_all, scan_maps, waits_on, MAPPINGS_CHECKED};
 
 /// A comfortable size for the buffer given to [`processes_using`]. At least
 /// 2048 bytes are needed (half for the `/proc` directory, half for one
-/// process's files).
+/// process's files), and they are enough for any name: a `maps` line longer
+/// than its half (a name of newlines, each shown there as `\012`, makes one
+/// of over 1,000 bytes) is recognised by its first fields, which name the
+/// file's device and inode.
 pub const PROCESSES_BUFFER_LEN: usize = 8192;
 
 /// The most blocked thread ids one [`ProcessUse`] lists; more are counted.
@@ -308,6 +311,38 @@ fn thread_waits_on(tasks: BorrowedFd<'_>, tid: &CStr, addresses: &[u64]) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A semaphore whose name is 251 newlines (its `maps` line is over
+    /// 1,000 bytes) is found with the shortest buffer allowed.
+    #[test]
+    fn the_shortest_buffer_finds_the_longest_maps_line() {
+        extern crate std;
+        use crate::test_dir::TestDir;
+        use crate::NamedSemaphore;
+
+        let dir = TestDir::new("users-newlines");
+        let name = [b'\n'; crate::NAME_MAX];
+        let open = |existence| {
+            NamedSemaphore::options()
+                .directory(&dir.0)
+                .existence(existence)
+                .open(name)
+                .unwrap()
+        };
+        let _created = open(crate::Existence::CreateNew);
+        // Opened by its name, the mapping shows the name in `maps` (a file
+        // created with `O_TMPFILE` shows the name it had then).
+        let _opened = open(crate::Existence::OpenExisting);
+        let mut buf = [MaybeUninit::uninit(); 2048];
+        let mut mine = None;
+        processes_using_in(&dir.0, name, &mut buf, |p| {
+            if p.pid == std::process::id() {
+                mine = Some(p.mappings);
+            }
+        })
+        .unwrap();
+        assert_eq!(mine, Some(2), "this process, which maps it twice");
+    }
 
     #[test]
     // Native x86_64 only: under qemu-user (the other targets' test runs),

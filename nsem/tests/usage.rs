@@ -217,11 +217,19 @@ fn info_shows_who_maps_the_semaphore_and_who_is_blocked() {
         let waiter = start(&["wait", &name]);
         let (me, other) = (std::process::id(), waiter.id());
         let mut last = Value::Null;
-        wait_until("both waiters to show as blocked", LIMIT, || {
+        let start = std::time::Instant::now();
+        loop {
             last = info(&name);
             let t = tid.load(Ordering::SeqCst) as u64;
-            blocked(&last, me) == [t] && blocked(&last, other) == [u64::from(other)]
-        });
+            if blocked(&last, me) == [t] && blocked(&last, other) == [u64::from(other)] {
+                break;
+            }
+            assert!(
+                start.elapsed() < LIMIT,
+                "both waiters never showed as blocked (glibc waiter {t}, nsem {other}): {last}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
         let nsem_row = process(&last, other).unwrap();
         assert_eq!(nsem_row["command"], "nsem");
         assert_eq!(nsem_row["blocked_count"], 1);

@@ -273,25 +273,6 @@ pub fn child_main() {
             sem.release().expect("release");
             OK
         }
-        // Until `stop` has a token: replace the name (`UnlinkAndCreate`), then
-        // drop the handle, which unlinks it; `started` and `finished` count
-        // the creations, and `busy` is held through each round.
-        "crate-replace-and-drop" => {
-            let sem = |i: usize| NamedSemaphore::open(&a[i]).expect("open counter");
-            let (started, finished, busy, stop) = (sem(1), sem(2), sem(3), sem(4));
-            while stop.value() == 0 {
-                busy.acquire().expect("acquire busy");
-                started.release().expect("count");
-                let sem = NamedSemaphore::options()
-                    .existence(named_semaphores::Existence::UnlinkAndCreate)
-                    .open(&a[0])
-                    .expect("unlink and create");
-                finished.release().expect("count");
-                drop(sem);
-                busy.release().expect("release busy");
-            }
-            OK
-        }
         // `open_or_create` with value 1, then one `try_acquire`.
         "crate-ooc-try" => {
             let sem = NamedSemaphore::open_or_create(&a[0], 1).expect("open_or_create");
@@ -301,6 +282,17 @@ pub fn child_main() {
             if got {
                 sem.release().expect("release");
             }
+            OK
+        }
+        // Holds `flock(LOCK_EX)` on the file at the path `a[0]` until killed
+        // (at most `a[1]` milliseconds), as a process that keeps the lock on
+        // purpose would.
+        "flock-hold" => {
+            use std::os::fd::AsRawFd;
+            let file = std::fs::File::open(&a[0]).expect("open the file to lock");
+            // SAFETY: a valid descriptor, kept open until the process ends.
+            assert_eq!(unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) }, 0);
+            std::thread::sleep(ms(1));
             OK
         }
         "glibc-wait" => glibc::wait(&a[0], ms(1)),
@@ -314,6 +306,18 @@ pub fn child_main() {
         other => panic!("unknown child role {other}"),
     };
     std::process::exit(code);
+}
+
+/// Whether another open file description holds `flock` on the file at
+/// `path` (tried with `LOCK_NB`, and released at once if it was free).
+pub fn flock_held_elsewhere(path: &std::path::Path) -> bool {
+    use std::os::fd::AsRawFd;
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    // SAFETY: a valid descriptor; the lock goes with it.
+    let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EWOULDBLOCK)
 }
 
 /// Blocks on the gate semaphore `gate` (if named), so that racing children
@@ -427,6 +431,28 @@ pub mod glibc {
 
     pub fn value(name: &str) -> i32 {
         let sem = open(name);
+        let mut v = -1;
+        // SAFETY: `sem` came from sem_open; `v` is a valid out-pointer.
+        assert_eq!(unsafe { libc::sem_getvalue(sem, &mut v) }, 0);
+        // SAFETY: `sem` came from sem_open and is not used again.
+        unsafe { libc::sem_close(sem) };
+        v
+    }
+
+    /// `sem_open(name, O_CREAT, 0600, value)` (opens the semaphore at the
+    /// name, or creates one), and the value of what it opened.
+    pub fn open_or_create_value(name: &str, value: u32) -> i32 {
+        // SAFETY: valid C string; O_CREAT takes a mode and a value, passed
+        // with the C default argument promotions.
+        let sem = unsafe {
+            libc::sem_open(
+                c(name).as_ptr(),
+                libc::O_CREAT,
+                0o600 as libc::c_uint,
+                value as libc::c_uint,
+            )
+        };
+        assert_ne!(sem, libc::SEM_FAILED, "glibc sem_open(O_CREAT)");
         let mut v = -1;
         // SAFETY: `sem` came from sem_open; `v` is a valid out-pointer.
         assert_eq!(unsafe { libc::sem_getvalue(sem, &mut v) }, 0);
