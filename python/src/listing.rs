@@ -66,11 +66,11 @@ pub fn list_all(py: Python<'_>) -> PyResult<Vec<SemaphoreEntry>> {
     entries
         .into_iter()
         .map(|e| {
-            let mut name = b"/".to_vec();
-            name.extend_from_slice(&e.name);
-            // The file-system encoding, as `os.fsdecode` gives it: a name
-            // that is not UTF-8 still opens the same file.
-            let name = OsString::from_vec(name)
+            // The crate lists names with their slash already, as
+            // `NamedSemaphore` takes them; decoded with the file-system
+            // encoding, as `os.fsdecode` does: a name that is not UTF-8
+            // still opens the same file.
+            let name = OsString::from_vec(e.name)
                 .into_pyobject(py)?
                 .cast_into::<PyString>()?
                 .unbind();
