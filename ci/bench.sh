@@ -35,24 +35,30 @@ step "benchmarks, quick smoke run"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo bench --bench vs_glibc -- --quick | tee "$log"
-rows=$(grep -c '^| [1-7] ' "$log" || true)
-# 2 + 4 ping-pong placements (2 on a one-CPU machine) + 5 contended + 1 + 3 + 2.
-want=17
-[ "$(nproc)" -ge 2 ] || want=15
+rows=$(grep -c '^| [1-8] ' "$log" || true)
+# 2 + 4 ping-pong placements (2 on a one-CPU machine) + 5 contended + 1 + 3 + 2
+# + 8 (case 8: 4 peers, 2 rows each).
+want=25
+[ "$(nproc)" -ge 2 ] || want=23
 if [ "$rows" -ne "$want" ]; then
     echo "expected $want benchmark rows, got $rows" >&2
     exit 1
 fi
-# Case 8, the robust mode's uncontended pair, and its line against a plain
-# handle.
-grep -q '^| 8 robust ' "$log" && grep -q '^|   robust / plain permit ' "$log" ||
-    { echo "the robust mode's case 8 did not run" >&2; exit 1; }
+# Case 4's fairness figures, printed below the table.
+notes=$(grep -c '^4 re-takes, [24] processes: crate ' "$log" || true)
+if [ "$notes" -ne 2 ]; then
+    echo "expected 2 re-take lines below the table, got $notes" >&2
+    exit 1
+fi
+# Case 9, the robust mode's permit pair against a plain handle's.
+grep -q '^| 9 acquire + release, uncontended, permit ' "$log" ||
+    { echo "the robust mode's case 9 did not run" >&2; exit 1; }
 if ls /dev/shm/ | grep -q '^nsem-holder\.'; then
     echo "the benchmark left beacon files behind" >&2
     exit 1
 fi
-if ls /dev/shm/ | grep -q '^sem\.nsem-bench-'; then
-    echo "the benchmark left semaphore files behind" >&2
+if ls /dev/shm/ | grep -q '^\(sem\.\)\?nsem-bench-'; then
+    echo "the benchmark left semaphore or lock files behind" >&2
     exit 1
 fi
 

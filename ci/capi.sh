@@ -13,7 +13,11 @@
 #    capi/tests/limits.c), run three ways: linked with -lnamedsem through
 #    namedsem.h; the unmodified glibc program with LD_PRELOAD=libnamedsem.so;
 #    and the same program on plain glibc as the reference, which shows that
-#    every expectation in the tests is glibc's own behaviour.
+#    every expectation in the tests is glibc's own behaviour. Then
+#    capi/tests/race.c: sem_unlink from C racing the drops of the crate's
+#    owners (processes of the test binary tests/name_races.rs), the same
+#    three ways (the reference only prints what glibc's lockless
+#    sem_unlink lets happen).
 # 3. Static musl: the unmodified programs built with musl-gcc -static
 #    against libnamedsem.a; semtest shares semaphores with the glibc peer.
 # 4. Install (capi/install.sh) into a temporary prefix, with DESTDIR and
@@ -199,6 +203,21 @@ run_suite "limits: x86_64, plain glibc (reference)" "" glibc "$OUT/limits-glibc"
 run_suite "limits: x86_64, linked with -lnamedsem" "" namedsem "$OUT/limits-linked"
 run_suite "limits: x86_64, unmodified glibc program, LD_PRELOAD" "" namedsem "$OUT/limits-glibc" "$LIB/libnamedsem.so"
 
+step "race: sem_unlink from C against the drops of the crate's owners (capi/tests/race.c)"
+# The owners are processes of the crate's test binary tests/name_races.rs.
+OWNER=$(cargo test --all-features --test name_races --no-run --message-format=json 2>/dev/null |
+    grep -o '"executable":"[^"]*name_races-[^"]*"' | head -1 | cut -d'"' -f4)
+[ -x "$OWNER" ] || fail "the name_races test binary (the race's owners) was not built"
+export OWNER
+gcc "${CFLAGS[@]}" -DUSE_NAMEDSEM_H -I"$INC" -o "$OUT/race-linked" "$SRC/race.c" \
+    -L"$LIB" -lnamedsem -Wl,-rpath,"$LIB"
+gcc "${CFLAGS[@]}" -o "$OUT/race-glibc" "$SRC/race.c"
+run_suite "race: linked with -lnamedsem" "" namedsem "$OUT/race-linked"
+run_suite "race: unmodified glibc program, LD_PRELOAD" "" namedsem "$OUT/race-glibc" "$LIB/libnamedsem.so"
+# glibc's sem_unlink takes no lock: its anomalies are printed, not failed.
+run_suite "race: plain glibc (reference; anomalies only printed)" "" glibc "$OUT/race-glibc"
+unset OWNER
+
 # static_uses_namedsem BIN: a static program defines sem_open, and the C
 # library's own sem_open is not in it: musl's needs __shm_mapname, glibc's
 # comes with __sem_check_add_mapping. (The crate's own symbols cannot be
@@ -235,6 +254,20 @@ for f in include/namedsem.h lib/libnamedsem.so lib/libnamedsem.so.0 lib/libnamed
 done
 output_has '^prefix=/opt/namedsem$' cat "$INSTALL_ROOT/stage/opt/namedsem/lib/pkgconfig/namedsem.pc" ||
     fail "the staged namedsem.pc does not name the final prefix"
+# Installed stripped: no debug sections in the archive, no symbol table in
+# the shared library (its exports are in .dynsym).
+if output_has '\.debug_' objdump -h "$INSTALL_ROOT/usr/lib/libnamedsem.a"; then
+    fail "the installed libnamedsem.a has debug sections"
+fi
+if output_has '\.symtab' readelf -S "$INSTALL_ROOT/usr/lib/libnamedsem.so.0"; then
+    fail "the installed libnamedsem.so has a symbol table"
+fi
+check_symbols "$INSTALL_ROOT/usr/lib/libnamedsem.so.0"
+ls -l "$INSTALL_ROOT/usr/lib/libnamedsem.a" "$INSTALL_ROOT/usr/lib/libnamedsem.so.0"
+help=$(bash capi/install.sh --help)
+for v in PREFIX LIBDIR INCLUDEDIR DESTDIR TARGET CARGO_TARGET_DIR STRIP --no-build --no-strip; do
+    grep -q -- "$v" <<<"$help" || fail "install.sh --help does not mention $v"
+done
 export PKG_CONFIG_PATH="$INSTALL_ROOT/usr/lib/pkgconfig"
 PC_CFLAGS=$(pkg-config --cflags namedsem)
 PC_LIBS=$(pkg-config --libs namedsem)

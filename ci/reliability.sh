@@ -3,7 +3,8 @@
 # both glibc layouts and of the robust mode's record protocol with loom, the
 # multi-process stress, fault and hostile
 # input suites (with property tests of names and of the counter logic), the
-# drop's unlink under injected system-call faults and a lost race (strace),
+# drop's unlink held at each of its system calls while glibc removes or
+# replaces the name (strace),
 # the clock a timed wait sleeps on (strace), Miri on the plain-memory unit tests
 # where Miri can be installed, and, on request, fuzzing of names and of the
 # counter logic with cargo-fuzz (nightly toolchain).
@@ -53,7 +54,7 @@ RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom \
 step "loom: both layouts and the robust record protocol, preemption bound $LOOM_MAX_PREEMPTIONS"
 start=$SECONDS
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom \
-    cargo test --release --lib model -- --nocapture --test-threads=2
+    cargo test --release --lib model -- --nocapture
 echo "loom model check: $((SECONDS - start)) s"
 
 step "stress ($NSEM_STRESS_ITERS operations per process), faults, hostile ($NSEM_FUZZ_CASES name cases)"
@@ -64,7 +65,7 @@ cargo test --all-features --test stress --test faults --test hostile --test robu
     tee target/reliability-tests.log
 grep -E '^test result: ok\. [1-9][0-9]* passed; 0 failed' target/reliability-tests.log >/dev/null
 
-step "the drop's unlink under system-call faults and a lost race (strace)"
+step "the drop held at each system call while glibc removes or replaces the name (strace)"
 cargo test --all-features --test drop_faults -- --ignored --test-threads=1 2>&1 |
     tee target/reliability-drop-faults.log
 grep -E '^test result: ok\. [1-9][0-9]* passed; 0 failed' target/reliability-drop-faults.log >/dev/null

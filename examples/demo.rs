@@ -91,7 +91,7 @@ fn worker(
     let inside = NamedSemaphore::open(inside)?;
     let mut peak = 0;
     for round in 1..=ROUNDS {
-        let permit = limit.access()?; // blocks while all slots are taken
+        let permit = limit.acquire()?; // blocks while all slots are taken
         inside.release()?;
         let now = inside.value();
         peak = peak.max(now);
@@ -101,8 +101,9 @@ fn worker(
         );
         std::thread::sleep(Duration::from_millis(40 + u64::from(id * 37 % 60)));
         // Leave: take our token back from the counter, then free the slot.
-        if !inside.try_acquire()? {
-            return Err("occupancy counter lost a token".into());
+        match inside.try_acquire()? {
+            Some(taken) => taken.forget(),
+            None => return Err("occupancy counter lost a token".into()),
         }
         drop(permit);
         std::thread::sleep(Duration::from_millis(5));

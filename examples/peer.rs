@@ -43,10 +43,14 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
         }
         [cmd, name, ms] if cmd == "wait" => {
             let sem = NamedSemaphore::open(name).map_err(fail)?;
-            if sem.acquire_timeout(millis(ms)?).map_err(fail)? {
-                Ok(ExitCode::SUCCESS)
-            } else {
-                Ok(ExitCode::from(TIMED_OUT))
+            // `sem_timedwait`: the token stays taken after this process ends.
+            let got = sem.acquire_timeout(millis(ms)?).map_err(fail)?;
+            match got {
+                Some(permit) => {
+                    permit.forget();
+                    Ok(ExitCode::SUCCESS)
+                }
+                None => Ok(ExitCode::from(TIMED_OUT)),
             }
         }
         [cmd, name] if cmd == "post" => {

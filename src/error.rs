@@ -169,6 +169,29 @@ impl fmt::Display for Operation {
 /// works there. Without it (`no_std` builds) there is no `std::io::Error` to
 /// convert into: match on [`Error::kind`], or turn on `std` in `Cargo.toml`
 /// (`named-semaphores = { version = "0.1", features = ["std"] }`).
+///
+/// The `std::io::Error` carries this `Error` whole, so its message keeps the
+/// operation and the name, and its `kind()` is the matching
+/// `std::io::ErrorKind`. Its `raw_os_error()` is `None`: the standard
+/// library gives an errno only to an error made from the errno alone, which
+/// would lose the rest. The errno is one downcast away, back to this
+/// `Error`:
+///
+/// ```
+/// # #[cfg(feature = "std")] {
+/// use named_semaphores::{Error, NamedSemaphore};
+///
+/// fn open(name: &str) -> std::io::Result<NamedSemaphore> {
+///     Ok(NamedSemaphore::open(name)?)
+/// }
+///
+/// let err = open("surely-nobody-made-this-either").unwrap_err();
+/// assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+/// assert_eq!(err.raw_os_error(), None);
+/// let ours = err.get_ref().and_then(|e| e.downcast_ref::<Error>());
+/// assert_eq!(ours.map(Error::raw_os_error), Some(2)); // ENOENT
+/// # }
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Error {
     detail: &'static str,
@@ -440,8 +463,10 @@ impl core::error::Error for Error {}
 #[cfg(feature = "std")]
 impl From<Error> for std::io::Error {
     /// Converts to an [`std::io::Error`] of the matching
-    /// [`std::io::ErrorKind`], keeping the whole message (operation, name,
-    /// cause). Use [`Error::raw_os_error`] before converting for the errno.
+    /// [`std::io::ErrorKind`] that carries this error whole: the message
+    /// (operation, name, cause), and the errno through a downcast
+    /// (`io_err.get_ref().and_then(|e| e.downcast_ref::<Error>())`; see
+    /// [`Error`]). Its `raw_os_error()` is `None`.
     fn from(err: Error) -> Self {
         use std::io::ErrorKind as Io;
         let kind = match err.kind {

@@ -1,16 +1,18 @@
 //! The file lifecycle: open and validate an existing semaphore file, map
 //! it, unlink it; creating and publishing a new one atomically is in
-//! [`create`], and the drop's "unlink only if it is ours" in [`unlink_own`].
+//! [`create`], and removing or replacing a name under the lock that
+//! serialises it among cooperating processes in [`name_lock`].
 //!
 //! Mirrors glibc's `sem_open.c` and `sem_unlink.c`, with the checks glibc
 //! leaves out: the file must be a regular file of exactly
 //! [`RawSemaphore::SIZE`] bytes with glibc's header, or of
 //! [`ROBUST_FILE_LEN`] bytes with a robust semaphore's record after it, or it
-//! is refused before the first access could raise `SIGBUS`. The headers are
-//! read with `pread` before mapping, so that opening a semaphore does not
-//! fault in its page (the first operation does, as with glibc). Every
-//! handle maps the whole file (one page either way), so that any handle can
-//! recover a robust semaphore's dead holders.
+//! is refused before the first access could raise `SIGBUS` (which sizes mean
+//! what is decided in [`format`], for the listing too). The headers are read
+//! with `pread` before mapping, so that opening a semaphore does not fault in
+//! its page (the first operation does, as with glibc). Every handle maps the
+//! whole file (one page either way), so that any handle can recover a robust
+//! semaphore's dead holders.
 #![allow(unsafe_code)]
 
 use core::ffi::CStr;
@@ -29,10 +31,12 @@ use crate::robust::{Access, ROBUST_FILE_LEN};
 use crate::{Error, ErrorKind, FileId};
 
 mod create;
-mod unlink_own;
+pub(crate) mod format;
+mod name_lock;
 
 pub(crate) use create::{create, Publish};
-pub(crate) use unlink_own::unlink_if_ours;
+use format::SizeClass;
+pub(crate) use name_lock::{unlink, unlink_if_ours};
 
 /// How many temporary names to try before giving up, as glibc does.
 pub(super) const TEMP_ATTEMPTS: usize = 50;
@@ -161,6 +165,15 @@ fn invalid_object(detail: &'static str) -> Error {
     Error::new(ErrorKind::InvalidObject, Errno::INVAL, detail)
 }
 
+/// Whether a file of the other word size's `sizeof(sem_t)` holds a sound
+/// header in that layout: a semaphore made by such a process, which this
+/// one must refuse, but can name the cause of.
+fn other_layout_header(fd: &OwnedFd) -> bool {
+    let mut head = [0u8; format::HEADER_LEN];
+    matches!(rio::pread(fd, &mut head, 0), Ok(n) if n == head.len())
+        && format::decode(&head, format::OTHER_LAYOUT).is_sound()
+}
+
 /// Checks the descriptor is a semaphore file and maps it.
 pub(super) fn map(fd: &OwnedFd, check_header: bool) -> Result<Mapping, Error> {
     let st = fs::fstat(fd).map_err(Error::from_errno)?;
@@ -173,10 +186,17 @@ pub(super) fn map(fd: &OwnedFd, check_header: bool) -> Result<Mapping, Error> {
             "not a regular file",
         ));
     }
-    let len = match st.st_size {
-        s if s == RawSemaphore::SIZE as i64 => RawSemaphore::SIZE,
-        s if s == ROBUST_FILE_LEN as i64 => ROBUST_FILE_LEN,
-        _ => return Err(invalid_object("file size is not sizeof(sem_t)")),
+    #[allow(clippy::unnecessary_cast)] // st_size is i64 or i32 by target
+    let size = st.st_size as u64;
+    let len = match format::classify_size(size) {
+        SizeClass::Native => RawSemaphore::SIZE,
+        SizeClass::Robust => ROBUST_FILE_LEN,
+        SizeClass::OtherLayout if other_layout_header(fd) => {
+            return Err(invalid_object(format::MADE_BY_OTHER));
+        }
+        SizeClass::OtherLayout | SizeClass::Wrong => {
+            return Err(invalid_object("file size is not sizeof(sem_t)"));
+        }
     };
     if check_header {
         let mut private = [0u8; 4];
@@ -242,11 +262,6 @@ pub(crate) fn open(path: &CStr, room_for_record: bool) -> Result<Mapping, Error>
     drop(mapping);
     fs::ftruncate(&fd, ROBUST_FILE_LEN as u64).map_err(Error::from_errno)?;
     map(&fd, true)
-}
-
-/// Removes the name, as `sem_unlink` does (`EPERM` is reported as `EACCES`).
-pub(crate) fn unlink(path: &CStr) -> Result<(), Error> {
-    fs::unlink(path).map_err(Error::from_errno)
 }
 
 /// Checks that a directory other than the default exists and is a memory

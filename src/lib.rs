@@ -16,7 +16,7 @@
 //! // At most 3 holders at a time, across every process using this name.
 //! let sem = NamedSemaphore::open_or_create(&name, 3)?;
 //! {
-//!     let _permit = sem.access()?;   // blocks while 3 others hold one
+//!     let _permit = sem.acquire()?;  // blocks while 3 others hold one
 //!     // ... work ...
 //! }                                  // released here
 //! # named_semaphores::unlink(&name)?;
@@ -38,13 +38,19 @@
 //! A drop removes only its own semaphore's name, never one that another
 //! process published at the same name since (with
 //! [`Existence::UnlinkAndCreate`], or glibc's `sem_unlink` and `sem_open`).
-//! Linux has no "unlink if this file" call, so a drop moves the name aside
-//! to check it: when it loses that race to a newcomer, the newcomer's name
-//! is absent for the two system calls it takes to put it back (longer only
-//! if the dropping thread is preempted or stopped right there). An open of
-//! the name in that window fails with `NotFound`, a create makes a new
-//! semaphore (the newcomer's then loses the name, as if replaced), and an
-//! unlink finds nothing and is undone.
+//! Linux has no "unlink if this file" call, so every removal or replacement
+//! of a name (a drop, [`unlink`], [`NamedSemaphore::unlink`],
+//! [`Existence::UnlinkAndCreate`], the C library's `sem_unlink`) first takes
+//! an exclusive `flock` on the file at the name, checks under it that the
+//! name still refers to that file, and only then unlinks it or renames over
+//! it. Among processes using this crate or its C library that is exact: a
+//! drop never removes a newer semaphore's name, and a name is never missing
+//! except by an unlink. glibc takes no lock: a glibc process that replaces
+//! the name in the microseconds between a drop's check and its unlink has
+//! its new semaphore's name removed, as by a `sem_unlink` right after its
+//! creation. A lock held by someone else (for ever, perhaps) delays a
+//! removal by 100 ms at most, after which it is done the plain way, as
+//! glibc does it. `sem_wait` and `sem_post` never take the lock.
 //!
 //! A token held by a process that dies is lost, also with
 //! `open_or_create`, where nobody unlinks the name: remove it
@@ -71,7 +77,7 @@
 //!     .initial_value(3)
 //!     .existence(Existence::OpenOrCreate)
 //!     .open(&name)?;
-//! let _permit = sem.access()?; // comes back if this process is killed now
+//! let _permit = sem.acquire()?; // comes back if this process is killed now
 //! let holders = sem.holders()?;
 //! assert_eq!(holders.limit(), 3);
 //! # drop(_permit);
@@ -133,6 +139,8 @@ mod futex;
 mod list;
 #[cfg(all(test, loom))]
 mod model;
+#[cfg(doctest)]
+mod must_use;
 mod name;
 mod named;
 mod options;

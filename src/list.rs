@@ -15,7 +15,7 @@ use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{self, Mode, OFlags, RawDir, CWD};
 use rustix::io::{self as rio, Errno};
 
-use crate::name::{CPath, Directory, Name};
+use crate::name::{CPath, Directory, Name, Quoted};
 use crate::{Error, ErrorKind, Operation, DEFAULT_DIRECTORY, NAME_MAX};
 
 mod info;
@@ -38,18 +38,29 @@ const PREFIX: &[u8] = b"sem.";
 
 /// One `sem.*` file found by [`list`]: its name, borrowed from the
 /// directory buffer, and what it holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Entry<'a> {
-    /// The semaphore's name: the file name without its `sem.` prefix and
-    /// without a leading slash. Not necessarily UTF-8.
+    /// The semaphore's name in its canonical form, `/NAME`, as
+    /// [`NamedSemaphore::name`](crate::NamedSemaphore::name) gives it: the
+    /// file `sem.NAME` gives `/NAME`. Not necessarily UTF-8.
     pub name: &'a [u8],
     /// What the file holds.
     pub info: SemaphoreInfo,
 }
 
+/// The name as text (bytes that are not UTF-8 as `\xNN`), and the info.
+impl fmt::Debug for Entry<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Entry")
+            .field("name", &Quoted(self.name))
+            .field("info", &self.info)
+            .finish()
+    }
+}
+
 impl<'a> Entry<'a> {
-    /// The name as a `&str`, if it is UTF-8.
+    /// The name as a `&str` (`"/jobs"`), if it is UTF-8.
     ///
     /// ```
     /// use core::mem::MaybeUninit;
@@ -65,7 +76,7 @@ impl<'a> Entry<'a> {
     /// let mut buf = [MaybeUninit::uninit(); LIST_BUFFER_LEN];
     /// let mut listing = list_in(dir, &mut buf)?;
     /// let entry = listing.next().unwrap()?;
-    /// assert_eq!(entry.name_str(), Some("jobs"));
+    /// assert_eq!(entry.name_str(), Some("/jobs"));
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
     #[must_use]
@@ -74,13 +85,42 @@ impl<'a> Entry<'a> {
     }
 }
 
-/// An iterator over the semaphores of a directory, made by [`list`] or
+/// The semaphores of a directory, one at a time, made by [`list`] or
 /// [`list_in`].
 ///
-/// Its [`next`](Listing::next) lends each [`Entry`] from the caller's buffer,
-/// so it is not an [`Iterator`]: use `while let`. Entries come in directory
-/// order. A file removed while the listing runs is left out; one created
-/// while it runs may or may not appear.
+/// **Not an [`Iterator`]: use `while let`, not `for`.** Its
+/// [`next`](Listing::next) lends each [`Entry`] from the listing's own
+/// storage, which the following call reuses, so an entry cannot outlive
+/// the next call, and `Iterator` cannot express that. Write
+///
+/// ```
+/// # use core::mem::MaybeUninit;
+/// # use named_semaphores::{list, LIST_BUFFER_LEN};
+/// # let mut buf = [MaybeUninit::uninit(); LIST_BUFFER_LEN];
+/// let mut listing = list(&mut buf)?;
+/// while let Some(entry) = listing.next() {
+///     let entry = entry?;
+///     // ... entry.name, entry.info ...
+/// #   let _ = entry;
+/// }
+/// # Ok::<(), named_semaphores::Error>(())
+/// ```
+///
+/// where `for entry in list(&mut buf)?` fails to compile ("`Listing<'_>`
+/// is not an iterator"). To keep entries past the loop, copy them
+/// ([`Entry::into_owned`], feature `alloc`), or take them all at once with
+/// [`list_all`] (feature `alloc`).
+///
+/// ```compile_fail
+/// # use core::mem::MaybeUninit;
+/// # use named_semaphores::{list, LIST_BUFFER_LEN};
+/// # let mut buf = [MaybeUninit::uninit(); LIST_BUFFER_LEN];
+/// for entry in list(&mut buf)? {}
+/// # Ok::<(), named_semaphores::Error>(())
+/// ```
+///
+/// Entries come in directory order. A file removed while the listing runs
+/// is left out; one created while it runs may or may not appear.
 pub struct Listing<'buf> {
     dir: RawDir<'buf, OwnedFd>,
     /// A second descriptor of the directory for `statat`/`openat`: the
@@ -131,7 +171,7 @@ impl Listing<'_> {
     ///     names.push(entry?.name.to_vec()); // the entry borrows `buf`: copy what is kept
     /// }
     /// names.sort();
-    /// assert_eq!(names, [b"a", b"b"]);
+    /// assert_eq!(names, [b"/a", b"/b"]);
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
     #[allow(clippy::should_implement_trait)] // a lending iterator
@@ -161,7 +201,10 @@ impl Listing<'_> {
             };
             match inspect_file(self.fd.as_fd(), file, &file.to_bytes()[PREFIX.len()..]) {
                 Ok(Some(info)) => {
-                    let name = &self.file[PREFIX.len()..self.len];
+                    // `sem.NAME` becomes the canonical `/NAME` in place.
+                    let at = PREFIX.len() - 1;
+                    self.file[at] = b'/';
+                    let name = &self.file[at..self.len];
                     return Some(Ok(Entry { name, info }));
                 }
                 // Removed since the directory was read.
@@ -195,7 +238,7 @@ impl Listing<'_> {
 /// let mut found = false;
 /// while let Some(entry) = listing.next() {
 ///     let entry = entry?;
-///     if entry.name == name.as_bytes() {
+///     if entry.name == sem.name_bytes() {
 ///         assert_eq!(entry.info.value, Some(2));
 ///         assert!(entry.info.status.is_valid());
 ///         found = true;
@@ -231,7 +274,7 @@ pub fn list(buf: &mut [MaybeUninit<u8>]) -> Result<Listing<'_>, Error> {
 /// let mut buf = [MaybeUninit::uninit(); LIST_BUFFER_LEN];
 /// let mut listing = list_in(dir, &mut buf)?;
 /// let entry = listing.next().unwrap()?;
-/// assert_eq!((entry.name, entry.info.value), (&b"jobs"[..], Some(3)));
+/// assert_eq!((entry.name, entry.info.value), (&b"/jobs"[..], Some(3)));
 /// assert!(listing.next().is_none());
 /// # Ok::<(), named_semaphores::Error>(())
 /// ```
@@ -331,76 +374,4 @@ fn inspect_name(directory: &str, name: &Name) -> Result<SemaphoreInfo, Error> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::RawSemaphore;
-
-    #[test]
-    fn lists_every_semaphore_file_and_only_those() {
-        let dir = crate::test_dir::TestDir::new("every");
-        let sem = crate::NamedSemaphore::options()
-            .directory(&dir.0)
-            .initial_value(4)
-            .existence(crate::Existence::CreateNew)
-            .open("one")
-            .unwrap();
-        assert!(sem.try_acquire().unwrap());
-        std::fs::write(std::format!("{}/sem.two", dir.0), [0u8; 3]).unwrap();
-        std::fs::write(std::format!("{}/other", dir.0), [0u8; 32]).unwrap();
-        std::fs::create_dir(std::format!("{}/sem.three", dir.0)).unwrap();
-
-        let mut buf = [MaybeUninit::uninit(); LIST_BUFFER_LEN];
-        let mut listing = list_in(&dir.0, &mut buf).unwrap();
-        let mut seen = std::vec::Vec::new();
-        while let Some(entry) = listing.next() {
-            let entry = entry.unwrap();
-            seen.push((entry.name.to_vec(), entry.info));
-        }
-        seen.sort_by(|a, b| a.0.cmp(&b.0));
-        let names: std::vec::Vec<&[u8]> = seen.iter().map(|(n, _)| &n[..]).collect();
-        assert_eq!(names, [&b"one"[..], b"three", b"two"]);
-        let one = seen[0].1;
-        assert_eq!(
-            (one.value, one.waiters, one.status),
-            (Some(3), Some(0), Status::Valid)
-        );
-        assert_eq!(
-            (one.kind, one.size, one.links),
-            (FileKind::Regular, RawSemaphore::SIZE as u64, 1)
-        );
-        assert_eq!(one.mode, 0o600 & one.mode);
-        assert_eq!(one.file_id, sem.file_id());
-        let three = seen[1].1;
-        assert_eq!(
-            (three.kind, three.status, three.value),
-            (FileKind::Directory, Status::NotRegularFile, None)
-        );
-        let two = seen[2].1;
-        assert_eq!(
-            (two.size, two.status, two.value),
-            (3, Status::WrongSize, None)
-        );
-        assert!(!two.temporary, "a three-letter name is not a temporary one");
-
-        assert_eq!(inspect_in(&dir.0, "/one").unwrap(), one);
-        assert_eq!(inspect_in(&dir.0, "two").unwrap().status, Status::WrongSize);
-    }
-
-    #[test]
-    fn listing_errors() {
-        let mut tiny = [MaybeUninit::uninit(); 16];
-        let mut listing = list_in("/dev/shm", &mut tiny).unwrap();
-        let err = listing.next().unwrap().unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::InvalidArgument);
-
-        let mut buf = [MaybeUninit::uninit(); 512];
-        let err = list_in("/dev/shm/surely/not/here", &mut buf).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::NotFound);
-        let err = list_in("", &mut buf).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::InvalidArgument);
-
-        let err = inspect("surely-nobody-made-this-one").unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::NotFound);
-        assert_eq!(inspect("a/b").unwrap_err().kind(), ErrorKind::InvalidName);
-    }
-}
+mod tests;

@@ -39,13 +39,15 @@ pub use unlink::{unlink, unlink_in};
 ///
 /// let sem = NamedSemaphore::create(&name, 2)?;
 /// {
-///     let _permit = sem.access()?;          // like Python's `with sem:`
+///     let _permit = sem.acquire()?;         // like Python's `with sem:`
 ///     assert_eq!(sem.value(), 1);
-/// }
-/// assert!(sem.try_acquire()?);
-/// assert!(sem.acquire_timeout(Duration::from_millis(10))?);
-/// assert!(!sem.try_acquire()?);
-/// sem.release_n(2)?;
+/// }                                         // given back here
+/// sem.try_acquire()?.unwrap().forget();     // like C's `sem_trywait`: kept taken
+/// let timed = sem.acquire_timeout(Duration::from_millis(10))?;
+/// assert!(timed.is_some());
+/// assert!(sem.try_acquire()?.is_none());
+/// timed.unwrap().forget();
+/// sem.release_n(2)?;                        // adds tokens
 /// assert_eq!(sem.value(), 2);
 /// # Ok::<(), named_semaphores::Error>(())
 /// ```
@@ -123,7 +125,7 @@ impl NamedSemaphore {
     ///
     /// let creator = NamedSemaphore::create(&name, 1)?;
     /// let opener = NamedSemaphore::open(&name)?;
-    /// assert!(opener.try_acquire()?);
+    /// let _permit = opener.acquire()?;
     /// assert_eq!(creator.value(), 0); // one semaphore
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
@@ -152,10 +154,11 @@ impl NamedSemaphore {
     /// let a = NamedSemaphore::open_or_create(&name, 1)?;
     /// let b = NamedSemaphore::open_or_create(&name, 1)?; // same semaphore
     /// assert!(a.created() && !b.created());
-    /// assert!(a.try_acquire()? && !b.try_acquire()?);
+    /// a.acquire()?.forget();                     // keeps the token taken
+    /// assert!(b.try_acquire()?.is_none());
     /// drop(a);                                   // the name stays
     /// let c = NamedSemaphore::open_or_create(&name, 1)?;
-    /// assert!(!c.created() && !c.try_acquire()?); // the token is still taken
+    /// assert!(!c.created() && c.try_acquire()?.is_none()); // the token is still taken
     /// # named_semaphores::unlink(&name)?;
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
@@ -206,7 +209,7 @@ impl NamedSemaphore {
     /// let sem = NamedSemaphore::create(&name, 1)?;
     /// let twin = sem.try_clone()?;
     /// sem.unlink()?;                    // the name is gone
-    /// assert!(twin.try_acquire()?);     // the semaphore is not
+    /// let _permit = twin.acquire()?;   // the semaphore is not
     /// assert_eq!(sem.value(), 0);
     /// assert_eq!(sem.file_id(), twin.file_id());
     /// # Ok::<(), named_semaphores::Error>(())
@@ -342,7 +345,13 @@ impl NamedSemaphore {
         self.unlink_on_drop.load(Ordering::Relaxed)
     }
 
-    /// Changes whether dropping this handle unlinks the name.
+    /// Changes whether dropping this handle unlinks the name. The drop
+    /// unlinks it only if it still refers to this handle's semaphore,
+    /// checked under an `flock` of the file that every removal by this crate
+    /// and its C library takes; a glibc process replacing the name between
+    /// that check and the unlink loses its new semaphore's name, as to a
+    /// `sem_unlink` right after its creation (see
+    /// [`OpenOptions::unlink_on_drop`](crate::OpenOptions::unlink_on_drop)).
     ///
     /// ```
     /// use named_semaphores::NamedSemaphore;
@@ -360,9 +369,11 @@ impl NamedSemaphore {
     }
 
     /// Removes the name now (`sem_unlink`), whichever semaphore it refers
-    /// to now. This handle, and every other process that has the semaphore
-    /// open, keeps working on it; a later create makes a new, unrelated
-    /// semaphore. The handle will not try to unlink again on drop.
+    /// to now, under the lock that every removal by this crate takes (see
+    /// [who owns the name](crate#who-owns-the-name)). This handle, and every
+    /// other process that has the semaphore open, keeps working on it; a
+    /// later create makes a new, unrelated semaphore. The handle will not
+    /// try to unlink again on drop.
     ///
     /// # Errors
     ///
@@ -384,13 +395,13 @@ impl NamedSemaphore {
     /// ```
     pub fn unlink(&self) -> Result<(), Error> {
         self.set_unlink_on_drop(false);
-        file::unlink(CPath::semaphore(&self.dir, &self.name).as_c_str())
-            .map_err(|e| e.on(Operation::Unlink, self.name_bytes()))
+        let path = CPath::semaphore(&self.dir, &self.name);
+        file::unlink(path.as_c_str()).map_err(|e| e.on(Operation::Unlink, self.name_bytes()))
     }
 
     /// Adds this semaphore's name to an error of the raw semaphore's (which
     /// records the operation itself).
-    fn failed(&self) -> impl FnOnce(Error) -> Error + '_ {
+    pub(crate) fn failed(&self) -> impl FnOnce(Error) -> Error + '_ {
         // The raw semaphore's errors all name their operation already.
         move |e| e.on(Operation::Acquire, self.name_bytes())
     }
@@ -403,7 +414,7 @@ impl Drop for NamedSemaphore {
             // Only our own semaphore: another process may have given the name
             // to a new one since (see `file::unlink_if_ours`).
             let path = CPath::semaphore(&self.dir, &self.name);
-            file::unlink_if_ours(&self.dir, path.as_c_str(), self.map.id());
+            file::unlink_if_ours(path.as_c_str(), self.map.id());
         }
     }
 }

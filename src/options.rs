@@ -134,9 +134,17 @@ impl<'a> OpenOptions<'a> {
     /// name and unlinks it on drop; any other handle leaves it, including one
     /// that created it through [`Existence::OpenOrCreate`] (see there why).
     /// A drop only ever unlinks the semaphore this handle has open: if the
-    /// name was given to another semaphore since, that one keeps it (see
-    /// [who owns the name](crate#who-owns-the-name) for the one narrow
-    /// window in which it cannot be sure).
+    /// name was given to another semaphore since, that one keeps it. The
+    /// drop locks the file at the name (`flock`), checks under the lock that
+    /// the name still refers to this handle's file, then unlinks it; every
+    /// removal or replacement by this crate or its C library takes the same
+    /// lock, so among them this is exact. One window remains, with glibc
+    /// processes, which take no lock: one that replaces the name between the
+    /// drop's check and its unlink (microseconds) has its new semaphore's
+    /// name removed, as a `sem_unlink` by this process right after that
+    /// creation would. A lock held elsewhere delays the drop by 100 ms at
+    /// most; then it unlinks the plain way, as glibc does (see
+    /// [who owns the name](crate#who-owns-the-name)).
     pub fn unlink_on_drop(&mut self, unlink: bool) -> &mut Self {
         self.unlink_on_drop = Some(unlink);
         self

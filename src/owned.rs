@@ -6,28 +6,43 @@ use alloc::sync::Arc;
 use core::fmt;
 use core::time::Duration;
 
-use crate::{Error, NamedSemaphore};
+use crate::raw::permit::{Held, Holds};
+use crate::robust::record::Slot;
+use crate::{Error, NamedSemaphore, RawSemaphore};
 
 /// A token taken from a shared [`NamedSemaphore`], given back when the
 /// permit is dropped; it holds an [`Arc`] of the semaphore, so the handle
 /// lives as long as any permit does.
 ///
-/// Made by [`NamedSemaphore::acquire_owned`] and its `try_`/`_timeout`
-/// variants. If the process dies while holding a permit, the token is lost,
+/// Made by [`NamedSemaphore::acquire_owned`],
+/// [`try_acquire_owned`](NamedSemaphore::try_acquire_owned) and
+/// [`acquire_owned_timeout`](NamedSemaphore::acquire_owned_timeout); like a
+/// [`Permit`](crate::Permit) in every other way, [`forget`](Self::forget)
+/// included. If the process dies while holding a permit, the token is lost,
 /// as with any POSIX semaphore.
-#[must_use = "if unused the permit is released at once"]
+#[must_use = "the token is given back when the permit is dropped: bind it (`let _permit = ...`) to hold the token, or call `.forget()` to keep it taken"]
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub struct OwnedPermit {
-    sem: Arc<NamedSemaphore>,
-    /// Whether the drop gives the token back (not after `forget`).
-    armed: bool,
+    held: Held<Arc<NamedSemaphore>>,
+}
+
+impl Holds for Arc<NamedSemaphore> {
+    #[inline]
+    fn raw(&self) -> &RawSemaphore {
+        self.as_raw()
+    }
+
+    #[inline]
+    fn slot(&self) -> Option<&Slot> {
+        self.robust_slot()
+    }
 }
 
 impl OwnedPermit {
+    /// A permit for a token just taken from `sem`.
     fn new(sem: &Arc<NamedSemaphore>) -> Self {
         OwnedPermit {
-            sem: sem.clone(),
-            armed: true,
+            held: Held::taken(sem.clone()),
         }
     }
 }
@@ -62,8 +77,9 @@ impl NamedSemaphore {
     /// assert_eq!(sem.value(), 2);
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
+    #[must_use = "the token is given back when the permit is dropped: bind it (`let _permit = ...`) to hold the token, or call `.forget()` to keep it taken"]
     pub fn acquire_owned(self: &Arc<Self>) -> Result<OwnedPermit, Error> {
-        self.take_for_permit(None)?;
+        self.take_token().map_err(self.failed())?;
         Ok(OwnedPermit::new(self))
     }
 
@@ -85,10 +101,9 @@ impl NamedSemaphore {
     /// assert_eq!(sem.value(), 1);
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
+    #[must_use = "the token is given back when the permit is dropped: bind it (`if let Some(_permit) = ...`) to hold the token, or call `.forget()` to keep it taken"]
     pub fn try_acquire_owned(self: &Arc<Self>) -> Result<Option<OwnedPermit>, Error> {
-        Ok(self
-            .take_for_permit(Some(None))?
-            .then(|| OwnedPermit::new(self)))
+        Ok(self.take_token_now().then(|| OwnedPermit::new(self)))
     }
 
     /// An [`OwnedPermit`] if a token comes within `timeout`, `None`
@@ -107,13 +122,13 @@ impl NamedSemaphore {
     /// assert!(sem.acquire_owned_timeout(Duration::from_millis(5))?.is_none());
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
+    #[must_use = "the token is given back when the permit is dropped: bind it (`if let Some(_permit) = ...`) to hold the token, or call `.forget()` to keep it taken"]
     pub fn acquire_owned_timeout(
         self: &Arc<Self>,
         timeout: Duration,
     ) -> Result<Option<OwnedPermit>, Error> {
-        Ok(self
-            .take_for_permit(Some(Some(timeout)))?
-            .then(|| OwnedPermit::new(self)))
+        let taken = self.take_token_timeout(timeout).map_err(self.failed())?;
+        Ok(taken.then(|| OwnedPermit::new(self)))
     }
 }
 
@@ -132,11 +147,11 @@ impl OwnedPermit {
     /// ```
     #[must_use]
     pub fn semaphore(&self) -> &Arc<NamedSemaphore> {
-        &self.sem
+        self.held.holder()
     }
 
-    /// Keeps the token: the permit is consumed without releasing it, as if
-    /// the caller had called `acquire` alone.
+    /// Keeps the token taken: the permit is consumed without giving the
+    /// token back, as C's `sem_wait` does; see [`Permit::forget`](crate::Permit::forget).
     ///
     /// ```
     /// use std::sync::Arc;
@@ -148,27 +163,15 @@ impl OwnedPermit {
     /// assert_eq!(sem.value(), 0);
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
-    pub fn forget(mut self) {
-        self.armed = false;
-        self.sem.forget_for_permit();
-    }
-}
-
-impl Drop for OwnedPermit {
-    fn drop(&mut self) {
-        // As for `Permit`: the token came from this semaphore, so only
-        // releases by others that never acquired can make this overflow, and
-        // a destructor has nothing better to do with that error.
-        if self.armed {
-            let _ = self.sem.give_for_permit();
-        }
+    pub fn forget(self) {
+        self.held.keep();
     }
 }
 
 impl fmt::Debug for OwnedPermit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OwnedPermit")
-            .field("sem", &self.sem)
+            .field("sem", self.semaphore())
             .finish()
     }
 }

@@ -5,7 +5,7 @@
 //! it knows nothing of files or names, which is what lets the protocol be
 //! checked without them. This file holds the type, its constructors and the
 //! acquire/release operations; `raw/deadline.rs` the waits with a timeout or
-//! deadline, `raw/permit.rs` the [`Permit`] guard, and `raw/shared.rs` the
+//! deadline, `raw/permit.rs` the [`Permit`] every acquire returns, and `raw/shared.rs` the
 //! `unsafe` constructors for memory shared with other processes or with C.
 
 use core::fmt;
@@ -24,11 +24,12 @@ mod imp;
 mod imp;
 
 mod deadline;
-mod permit;
+pub(crate) mod permit;
 // Under the model checker the atomics are larger than the C image.
 #[cfg(not(loom))]
 mod shared;
 
+pub(crate) use deadline::interruptible_wait;
 pub use deadline::Clock;
 pub use permit::Permit;
 
@@ -97,9 +98,9 @@ pub enum Layout {
 /// use named_semaphores::RawSemaphore;
 ///
 /// let sem = RawSemaphore::new(1)?;
-/// assert!(sem.try_acquire()?);
-/// assert!(!sem.try_acquire()?);
-/// sem.release()?;
+/// let permit = sem.acquire()?;
+/// assert!(sem.try_acquire()?.is_none());
+/// drop(permit); // gives the token back
 /// assert_eq!(sem.value(), 1);
 /// # Ok::<(), named_semaphores::Error>(())
 /// ```
@@ -114,7 +115,7 @@ pub enum Layout {
 /// let handles: Vec<_> = (0..8)
 ///     .map(|_| {
 ///         std::thread::spawn(|| {
-///             let _permit = CONNECTIONS.access().unwrap(); // at most 3 at once
+///             let _permit = CONNECTIONS.acquire().unwrap(); // at most 3 at once
 ///             // ... use the connection ...
 ///         })
 ///     })
@@ -202,7 +203,7 @@ impl RawSemaphore {
     ///
     /// static SEM: RawSemaphore = RawSemaphore::const_new::<2>();
     ///
-    /// assert!(SEM.try_acquire()?);
+    /// SEM.acquire()?.forget();
     /// assert_eq!(SEM.value(), 1);
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
@@ -227,10 +228,15 @@ impl RawSemaphore {
         }
     }
 
-    /// Takes a token, sleeping until one is available.
+    /// Takes a token, sleeping until one is available, and returns the
+    /// [`Permit`] that gives it back when dropped (`sem_wait`, then
+    /// `sem_post` at the drop). [`Permit::forget`] keeps the token taken, as
+    /// a bare `sem_wait` does.
     ///
     /// Signals do not interrupt the wait: it retries, and returns only with a
-    /// token.
+    /// token. Waiters are not served in order: a thread that releases a token
+    /// and asks again at once may take it back before a sleeping waiter wakes
+    /// (glibc's semaphores promise no fairness either; see `docs/design.md`).
     ///
     /// # Errors
     ///
@@ -242,27 +248,31 @@ impl RawSemaphore {
     /// ```
     /// use named_semaphores::RawSemaphore;
     ///
-    /// let sem = RawSemaphore::new(0)?;
+    /// let sem = RawSemaphore::new(1)?;
+    /// {
+    ///     let _permit = sem.acquire()?;
+    ///     assert_eq!(sem.value(), 0);
+    /// } // given back here
+    /// assert_eq!(sem.value(), 1);
+    ///
+    /// // A token another thread releases, kept taken:
+    /// let empty = RawSemaphore::new(0)?;
     /// std::thread::scope(|s| {
-    ///     s.spawn(|| sem.release().unwrap());
-    ///     sem.acquire() // sleeps until the other thread's release
+    ///     s.spawn(|| empty.release().unwrap());
+    ///     empty.acquire().map(|p| p.forget()) // sleeps until the release
     /// })?;
-    /// assert_eq!(sem.value(), 0);
+    /// assert_eq!(empty.value(), 0);
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
     #[inline]
-    pub fn acquire(&self) -> Result<(), Error> {
-        if self.image.try_acquire() {
-            return Ok(());
-        }
-        self.image
-            .acquire_slow(None, WaitMode::default())
-            .map(|_| ())
+    #[must_use = "the token is given back when the permit is dropped: bind it (`let _permit = ...`) to hold the token, or call `.forget()` to keep it taken"]
+    pub fn acquire(&self) -> Result<Permit<'_>, Error> {
+        self.take()?;
+        Ok(Permit::new(self))
     }
 
-    /// Takes a token if one is available now, like `sem_trywait`.
-    ///
-    /// Returns `Ok(false)` when the value is zero.
+    /// Takes a token if one is available now, like `sem_trywait`: a
+    /// [`Permit`], or `None` when the value is zero. Never blocks.
     ///
     /// # Errors
     ///
@@ -275,13 +285,36 @@ impl RawSemaphore {
     /// use named_semaphores::RawSemaphore;
     ///
     /// let sem = RawSemaphore::new(1)?;
-    /// assert!(sem.try_acquire()?); // took the token
-    /// assert!(!sem.try_acquire()?); // none left; did not wait
+    /// let first = sem.try_acquire()?;
+    /// assert!(first.is_some()); // took the token
+    /// assert!(sem.try_acquire()?.is_none()); // none left; did not wait
+    /// drop(first);
+    /// assert!(sem.try_acquire()?.is_some());
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
     #[inline]
-    pub fn try_acquire(&self) -> Result<bool, Error> {
-        Ok(self.image.try_acquire())
+    #[must_use = "the token is given back when the permit is dropped: bind it (`if let Some(_permit) = ...`) to hold the token, or call `.forget()` to keep it taken"]
+    pub fn try_acquire(&self) -> Result<Option<Permit<'_>>, Error> {
+        Ok(self.take_now().then(|| Permit::new(self)))
+    }
+
+    /// Takes a token without a permit: what [`acquire`](Self::acquire) does
+    /// before it makes one.
+    #[inline]
+    pub(crate) fn take(&self) -> Result<(), Error> {
+        if self.image.try_acquire() {
+            return Ok(());
+        }
+        self.image
+            .acquire_slow(None, WaitMode::default())
+            .map(|_| ())
+    }
+
+    /// Takes a token if one is available now, without a permit: what
+    /// [`try_acquire`](Self::try_acquire) does before it makes one.
+    #[inline]
+    pub(crate) fn take_now(&self) -> bool {
+        self.image.try_acquire()
     }
 
     /// Gives back one token, waking one waiter if any are registered, like
@@ -333,12 +366,6 @@ impl RawSemaphore {
             return Ok(());
         }
         self.image.release_n(n)
-    }
-
-    /// Takes a token if one is available now (the non-blocking CAS).
-    #[inline]
-    pub(crate) fn take_now(&self) -> bool {
-        self.image.try_acquire()
     }
 
     /// Spins for a moment until a token is available, without taking it
@@ -394,7 +421,7 @@ impl RawSemaphore {
     /// use named_semaphores::RawSemaphore;
     ///
     /// let sem = RawSemaphore::new(3)?;
-    /// let _permit = sem.access()?;
+    /// let _permit = sem.acquire()?;
     /// assert_eq!(sem.value(), 2);
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
@@ -414,7 +441,7 @@ impl RawSemaphore {
     ///
     /// let sem = RawSemaphore::new(0)?;
     /// std::thread::scope(|s| {
-    ///     let waiter = s.spawn(|| sem.acquire());
+    ///     let waiter = s.spawn(|| sem.acquire().map(|p| p.forget()));
     ///     while sem.waiters() == 0 {
     ///         std::thread::yield_now(); // until the waiter has gone to sleep
     ///     }

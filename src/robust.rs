@@ -125,10 +125,9 @@ impl Registration {
         self.period
     }
 
-    /// Takes a token and records it in the slot (unless `recorded` is
-    /// false: a bare acquire, whose token is handed on), sleeping until one
-    /// comes or until `deadline` (on the clock `mode` says) passes:
-    /// `Ok(false)` then.
+    /// Takes a token and records it in the slot, sleeping until one comes
+    /// or until `deadline` (on the clock `mode` says) passes: `Ok(false)`
+    /// then.
     ///
     /// Before it first sleeps it recovers dead holders that hold tokens,
     /// and while it waits it recovers every dead holder once per check
@@ -145,16 +144,9 @@ impl Registration {
         dir: &Directory,
         deadline: Option<&Deadline>,
         mode: WaitMode,
-        recorded: bool,
     ) -> Result<bool, Error> {
         let slot = self.slot(record);
-        let take_once = || {
-            if recorded {
-                protocol::take_once(sem, slot)
-            } else {
-                sem.take_now()
-            }
-        };
+        let take_once = || protocol::take_once(sem, slot);
         if take_once() {
             return Ok(true);
         }

@@ -272,7 +272,7 @@ fn robust_model_blocked_robust_and_plain_waiters() {
         };
         let plain = {
             let w = w.clone();
-            thread::spawn(move || w.sem.acquire().unwrap())
+            thread::spawn(move || w.sem.acquire().unwrap().forget())
         };
         for _ in 0..2 {
             w.sem.release().unwrap();

@@ -15,13 +15,14 @@
 //! process that ended while being read is left out.
 
 use core::ffi::CStr;
+use core::fmt;
 use core::mem::MaybeUninit;
 
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{self, AtFlags, Mode, OFlags, RawDir, CWD};
 use rustix::io::{self as rio, Errno};
 
-use crate::name::{CPath, Directory, Name};
+use crate::name::{CPath, Directory, Name, Quoted};
 
 mod proc_text;
 use crate::{Error, ErrorKind, FileId, Operation, DEFAULT_DIRECTORY};
@@ -29,7 +30,10 @@ use proc_text::{number, read_all, scan_maps, waits_on, MAPPINGS_CHECKED};
 
 /// A comfortable size for the buffer given to [`processes_using`]. At least
 /// 2048 bytes are needed (half for the `/proc` directory, half for one
-/// process's files).
+/// process's files), and they are enough for any name: a `maps` line longer
+/// than its half (a name of newlines, each shown there as `\012`, makes one
+/// of over 1,000 bytes) is recognised by its first fields, which name the
+/// file's device and inode.
 pub const PROCESSES_BUFFER_LEN: usize = 8192;
 
 /// The most blocked thread ids one [`ProcessUse`] lists; more are counted.
@@ -37,7 +41,7 @@ pub const BLOCKED_SHOWN: usize = 16;
 
 /// One process that has the semaphore mapped, as seen by
 /// [`processes_using`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ProcessUse<'a> {
     /// The process id.
@@ -58,6 +62,21 @@ pub struct ProcessUse<'a> {
     /// How many of its threads could not be checked (their `syscall` file
     /// was not readable).
     pub threads_unreadable: u32,
+}
+
+/// Every field, the command as text (bytes that are not UTF-8 as `\xNN`).
+impl fmt::Debug for ProcessUse<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProcessUse")
+            .field("pid", &self.pid)
+            .field("uid", &self.uid)
+            .field("command", &Quoted(self.command))
+            .field("mappings", &self.mappings)
+            .field("blocked", &self.blocked)
+            .field("blocked_count", &self.blocked_count)
+            .field("threads_unreadable", &self.threads_unreadable)
+            .finish()
+    }
 }
 
 /// Totals of one [`processes_using`] run.
@@ -309,6 +328,54 @@ fn thread_waits_on(tasks: BorrowedFd<'_>, tid: &CStr, addresses: &[u64]) -> Resu
 mod tests {
     use super::*;
 
+    /// A semaphore whose name is 251 newlines (its `maps` line is over
+    /// 1,000 bytes) is found with the shortest buffer allowed.
+    #[test]
+    fn the_shortest_buffer_finds_the_longest_maps_line() {
+        extern crate std;
+        use crate::test_dir::TestDir;
+        use crate::NamedSemaphore;
+
+        let dir = TestDir::new("users-newlines");
+        let name = [b'\n'; crate::NAME_MAX];
+        let open = |existence| {
+            NamedSemaphore::options()
+                .directory(&dir.0)
+                .existence(existence)
+                .open(name)
+                .unwrap()
+        };
+        let _created = open(crate::Existence::CreateNew);
+        // Opened by its name, the mapping shows the name in `maps` (a file
+        // created with `O_TMPFILE` shows the name it had then).
+        let _opened = open(crate::Existence::OpenExisting);
+        let mut buf = [MaybeUninit::uninit(); 2048];
+        let mut mine = None;
+        processes_using_in(&dir.0, name, &mut buf, |p| {
+            if p.pid == std::process::id() {
+                mine = Some(p.mappings);
+            }
+        })
+        .unwrap();
+        assert_eq!(mine, Some(2), "this process, which maps it twice");
+    }
+
+    #[test]
+    fn debug_shows_the_command_as_text() {
+        let process = ProcessUse {
+            pid: 7,
+            uid: 0,
+            command: b"worker-\xff",
+            mappings: 1,
+            blocked: &[8],
+            blocked_count: 1,
+            threads_unreadable: 0,
+        };
+        let shown = std::format!("{process:?}");
+        assert!(shown.contains(r#"command: "worker-\xff""#), "{shown}");
+        assert!(shown.contains("blocked: [8]"), "{shown}");
+    }
+
     #[test]
     // Native x86_64 only: under qemu-user (the other targets' test runs),
     // a thread's `syscall` file shows the emulator's host calls.
@@ -333,7 +400,7 @@ mod tests {
                     rustix::thread::gettid().as_raw_nonzero().get() as u32,
                     Ordering::SeqCst,
                 );
-                sem.acquire().unwrap();
+                sem.acquire().unwrap().forget();
             });
             let mut buf = [MaybeUninit::uninit(); PROCESSES_BUFFER_LEN];
             let me = std::process::id();

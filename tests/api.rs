@@ -1,5 +1,6 @@
 //! The public API within one process: constructors, every `Existence`,
-//! options, names, unlink and unlink-on-drop, permits, timeouts, threads.
+//! options, names, unlink and unlink-on-drop, timeouts, threads (permits:
+//! tests/permits.rs).
 
 mod common;
 
@@ -7,7 +8,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::TestName;
+use common::{took, TestName};
 use named_semaphores::{unlink, ErrorKind, Existence, NamedSemaphore, VALUE_MAX};
 
 #[test]
@@ -18,7 +19,7 @@ fn create_then_open_share_one_semaphore() {
     assert_eq!(a.value(), 3);
     let b = NamedSemaphore::open(&name).unwrap();
     assert!(!b.created());
-    assert!(b.try_acquire().unwrap());
+    assert!(took(b.try_acquire().unwrap()));
     assert_eq!(a.value(), 2);
     a.release_n(4).unwrap();
     assert_eq!(b.value(), 6);
@@ -179,7 +180,7 @@ fn unlink_method_and_free_function() {
     assert_eq!(sem.unlink().unwrap_err().kind(), ErrorKind::NotFound);
     // Still usable after unlink.
     sem.release().unwrap();
-    assert!(sem.try_acquire().unwrap());
+    assert!(took(sem.try_acquire().unwrap()));
     // A new semaphore under the same name is unrelated, and the old handle's
     // drop leaves it alone.
     let fresh = NamedSemaphore::create(&name, 5).unwrap();
@@ -194,11 +195,13 @@ fn unlink_method_and_free_function() {
 fn try_acquire_and_timeouts() {
     let name = TestName::new("timeouts");
     let sem = NamedSemaphore::create(&name, 1).unwrap();
-    assert!(sem.try_acquire().unwrap());
-    assert!(!sem.try_acquire().unwrap());
-    assert!(!sem.acquire_timeout(Duration::ZERO).unwrap());
+    assert!(took(sem.try_acquire().unwrap()));
+    assert!(!took(sem.try_acquire().unwrap()));
+    assert!(!took(sem.acquire_timeout(Duration::ZERO).unwrap()));
     let start = Instant::now();
-    assert!(!sem.acquire_timeout(Duration::from_millis(50)).unwrap());
+    assert!(!took(
+        sem.acquire_timeout(Duration::from_millis(50)).unwrap()
+    ));
     let took = start.elapsed();
     assert!(
         took >= Duration::from_millis(50),
@@ -210,30 +213,9 @@ fn try_acquire_and_timeouts() {
     );
     assert_eq!(sem.as_raw().waiters(), 0);
     sem.release().unwrap();
-    assert!(sem.acquire_timeout(Duration::from_millis(50)).unwrap());
-}
-
-#[test]
-fn permits() {
-    let name = TestName::new("permits");
-    let sem = NamedSemaphore::create(&name, 1).unwrap();
-    {
-        let permit = sem.access().unwrap();
-        assert_eq!(sem.value(), 0);
-        assert!(sem.try_access().unwrap().is_none());
-        assert!(sem
-            .access_timeout(Duration::from_millis(5))
-            .unwrap()
-            .is_none());
-        drop(permit);
-    }
-    assert_eq!(sem.value(), 1);
-    let p = sem
-        .access_timeout(Duration::from_millis(5))
-        .unwrap()
-        .unwrap();
-    p.forget();
-    assert_eq!(sem.value(), 0);
+    assert!(common::took(
+        sem.acquire_timeout(Duration::from_millis(50)).unwrap()
+    ));
 }
 
 #[test]
@@ -246,7 +228,7 @@ fn overflow_changes_nothing() {
     assert_eq!(err.raw_os_error(), libc::EOVERFLOW);
     assert_eq!(sem.release_n(3).unwrap_err().kind(), ErrorKind::Overflow);
     assert_eq!(name.bytes(), before);
-    assert!(sem.try_acquire().unwrap());
+    assert!(took(sem.try_acquire().unwrap()));
     assert_eq!(sem.release_n(2).unwrap_err().kind(), ErrorKind::Overflow);
     sem.release_n(1).unwrap();
     assert_eq!(sem.value(), VALUE_MAX);
@@ -260,7 +242,7 @@ fn threads_block_and_wake_through_two_handles() {
     let waiters: Vec<_> = (0..3)
         .map(|_| {
             let a = Arc::clone(&a);
-            thread::spawn(move || a.acquire_timeout(Duration::from_secs(20)).unwrap())
+            thread::spawn(move || took(a.acquire_timeout(Duration::from_secs(20)).unwrap()))
         })
         .collect();
     common::wait_until("3 registered waiters", Duration::from_secs(20), || {
@@ -281,7 +263,7 @@ fn release_n_wakes_exactly_as_many_as_tokens() {
     let waiters: Vec<_> = (0..4)
         .map(|_| {
             let sem = Arc::clone(&sem);
-            thread::spawn(move || sem.acquire_timeout(Duration::from_millis(1500)).unwrap())
+            thread::spawn(move || took(sem.acquire_timeout(Duration::from_millis(1500)).unwrap()))
         })
         .collect();
     common::wait_until("4 registered waiters", Duration::from_secs(20), || {
@@ -304,7 +286,7 @@ fn debug_output_names_the_semaphore() {
     let sem = NamedSemaphore::create(&name, 2).unwrap();
     let s = format!("{sem:?}");
     assert!(s.contains(&*name) && s.contains("value: 2"), "{s}");
-    let p = sem.access().unwrap();
+    let p = sem.acquire().unwrap();
     assert!(format!("{p:?}").contains("Permit"));
 }
 
@@ -473,7 +455,7 @@ fn try_clone_is_the_same_semaphore_whatever_the_name_does() {
         .initial_value(7)
         .open(&name)
         .unwrap();
-    assert!(twin.try_acquire().unwrap());
+    assert!(took(twin.try_acquire().unwrap()));
     assert_eq!((sem.value(), newer.value()), (0, 7));
     drop(sem); // its mapping goes; the twin's stays valid
     twin.release().unwrap();
@@ -481,42 +463,6 @@ fn try_clone_is_the_same_semaphore_whatever_the_name_does() {
     drop(twin);
     assert!(name.exists(), "a clone never unlinks");
     assert_eq!(NamedSemaphore::open(&name).unwrap().value(), 7);
-}
-
-#[cfg(feature = "alloc")]
-#[test]
-fn owned_permits_move_into_threads_and_release_on_drop() {
-    let name = TestName::new("owned");
-    let sem = Arc::new(NamedSemaphore::create(&name, 2).unwrap());
-    let inside = Arc::new(std::sync::atomic::AtomicU32::new(0));
-    let peak = Arc::new(std::sync::atomic::AtomicU32::new(0));
-    let workers: Vec<_> = (0..6)
-        .map(|_| {
-            let permit = sem.acquire_owned().unwrap();
-            let (inside, peak) = (inside.clone(), peak.clone());
-            thread::spawn(move || {
-                let now = inside.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-                peak.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
-                thread::sleep(Duration::from_millis(2));
-                inside.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-                drop(permit);
-            })
-        })
-        .collect();
-    for w in workers {
-        w.join().unwrap();
-    }
-    assert!(peak.load(std::sync::atomic::Ordering::SeqCst) <= 2);
-    assert_eq!(sem.value(), 2);
-    let held = sem.try_acquire_owned().unwrap().unwrap();
-    let kept = sem
-        .acquire_owned_timeout(Duration::from_millis(1))
-        .unwrap()
-        .unwrap();
-    assert!(sem.try_acquire_owned().unwrap().is_none());
-    kept.forget();
-    drop(held);
-    assert_eq!(sem.value(), 1, "the forgotten token stays taken");
 }
 
 #[test]

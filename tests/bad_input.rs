@@ -133,6 +133,46 @@ fn wrong_size_files_are_invalid() {
     }
 }
 
+/// A semaphore in glibc's other layout (made by a process of the other word
+/// size) is refused, and the error says who made it; the listing reads its
+/// value.
+#[test]
+fn other_layout_is_refused_and_named() {
+    use named_semaphores::{inspect, Layout, Status};
+    let name = TestName::new("other-layout");
+    // glibc's image of value 2 in the other layout, this machine's byte order.
+    let (layout, bytes, made_by) = if RawSemaphore::SIZE == 32 {
+        let mut b = vec![0u8; 16];
+        b[0..4].copy_from_slice(&(2u32 << 1).to_ne_bytes());
+        b[4..8].copy_from_slice(&128i32.to_ne_bytes());
+        (Layout::Narrow, b, "made by a 32-bit process")
+    } else {
+        let mut b = vec![0u8; 32];
+        b[0..8].copy_from_slice(&2u64.to_ne_bytes());
+        b[8..12].copy_from_slice(&128i32.to_ne_bytes());
+        (Layout::Wide, b, "made by a 64-bit process")
+    };
+    std::fs::write(name.path(), &bytes).unwrap();
+    refused(&name, "the other layout");
+    let err = NamedSemaphore::open(&name).unwrap_err();
+    assert_eq!(err.raw_os_error(), libc::EINVAL);
+    assert!(err.to_string().contains(made_by), "{err}");
+    let info = inspect(&*name).unwrap();
+    assert_eq!(info.status, Status::OtherLayout(layout));
+    assert_eq!((info.value, info.waiters), (Some(2), Some(0)));
+    assert_eq!(std::fs::read(name.path()).unwrap(), bytes, "left as it was");
+
+    // The other size with a header that is not glibc's: just a wrong size.
+    let odd = TestName::new("other-size");
+    std::fs::write(odd.path(), vec![0xffu8; bytes.len()]).unwrap();
+    let err = NamedSemaphore::open(&odd).unwrap_err();
+    assert!(
+        err.to_string().contains("file size is not sizeof(sem_t)"),
+        "{err}"
+    );
+    assert_eq!(inspect(&*odd).unwrap().status, Status::WrongSize);
+}
+
 #[test]
 fn wrong_header_is_invalid() {
     let name = TestName::new("private");

@@ -13,7 +13,7 @@ use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{code, finish, spawn, wait_until, TestName};
+use common::{code, finish, spawn, took, wait_until, TestName};
 use named_semaphores::{Existence, NamedSemaphore, RawSemaphore};
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -55,12 +55,16 @@ fn child() {
     let name = std::env::var("NSEM_ARGS").unwrap_or_default();
     match role.as_str() {
         // Block until a token comes, then exit.
-        "crate-wait" => NamedSemaphore::open(&name).unwrap().acquire().unwrap(),
+        "crate-wait" => NamedSemaphore::open(&name)
+            .unwrap()
+            .acquire()
+            .unwrap()
+            .forget(),
         "glibc-wait" => glibc_wait(glibc_open(&name)),
         // Take a token and keep it until killed.
         "crate-hold" => {
             let sem = NamedSemaphore::open(&name).unwrap();
-            let permit = sem.access().unwrap();
+            let permit = sem.acquire().unwrap();
             thread::sleep(Duration::from_secs(600));
             drop(permit);
         }
@@ -112,7 +116,7 @@ fn sigkill_blocked_waiters() {
     // new waiter from each side that blocks and is woken.
     sem.release().unwrap();
     assert_eq!(sem.value(), 1);
-    assert!(sem.try_acquire().unwrap());
+    assert!(took(sem.try_acquire().unwrap()));
     for role in ["crate-wait", "glibc-wait"] {
         let child = spawn(role, &[&name]);
         wait_until("a new blocked waiter", LIMIT, || {
@@ -123,7 +127,9 @@ fn sigkill_blocked_waiters() {
         assert_eq!(sem.as_raw().waiters(), 2);
     }
     assert_eq!(sem.value(), 0);
-    assert!(!sem.acquire_timeout(Duration::from_millis(20)).unwrap());
+    assert!(!took(
+        sem.acquire_timeout(Duration::from_millis(20)).unwrap()
+    ));
     assert_eq!(sem.as_raw().waiters(), 2);
 }
 
@@ -141,8 +147,12 @@ fn sigkill_permit_holders_loses_their_tokens() {
     }
     // Two tokens are gone for good; one remains and keeps circulating.
     assert_eq!(sem.value(), 1);
-    assert!(sem.acquire_timeout(Duration::from_millis(50)).unwrap());
-    assert!(!sem.acquire_timeout(Duration::from_millis(50)).unwrap());
+    assert!(took(
+        sem.acquire_timeout(Duration::from_millis(50)).unwrap()
+    ));
+    assert!(!took(
+        sem.acquire_timeout(Duration::from_millis(50)).unwrap()
+    ));
     sem.release().unwrap();
     assert_eq!(sem.value(), 1);
     assert_eq!(sem.as_raw().waiters(), 0);
@@ -280,7 +290,7 @@ fn signal_storm_during_acquire() {
         {
             let (sem, released) = (Arc::clone(&sem), Arc::clone(&released));
             move || {
-                sem.acquire().unwrap();
+                sem.acquire().unwrap().forget();
                 released.load(SeqCst)
             }
         },
@@ -320,7 +330,7 @@ fn signal_storm_during_acquire_timeout() {
             let sem = Arc::clone(&sem);
             move || {
                 let start = Instant::now();
-                let got = sem.acquire_timeout(TIMEOUT).unwrap();
+                let got = took(sem.acquire_timeout(TIMEOUT).unwrap());
                 (got, start.elapsed())
             }
         },
@@ -353,7 +363,7 @@ fn signal_storm_during_acquire_timeout_with_release() {
         {
             let (sem, released) = (Arc::clone(&sem), Arc::clone(&released));
             move || {
-                let got = sem.acquire_timeout(Duration::from_secs(20)).unwrap();
+                let got = took(sem.acquire_timeout(Duration::from_secs(20)).unwrap());
                 (got, released.load(SeqCst))
             }
         },
@@ -382,7 +392,9 @@ fn signal_storm_during_acquire_timeout_with_release() {
 fn timed_wait_runs_out_on_its_deadline() {
     let sem = RawSemaphore::new(0).unwrap();
     let start = Instant::now();
-    assert!(!sem.acquire_timeout(Duration::from_millis(50)).unwrap());
+    assert!(!took(
+        sem.acquire_timeout(Duration::from_millis(50)).unwrap()
+    ));
     let elapsed = start.elapsed();
     assert!(elapsed >= Duration::from_millis(50), "{elapsed:?}");
     assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");

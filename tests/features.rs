@@ -42,5 +42,5 @@ fn entry_to_owned_is_std_to_owned_under_every_feature_set() {
     let copy: Entry<'_> = entry.to_owned();
     assert_eq!(copy, entry);
     assert_eq!(copy_of(&entry), entry);
-    assert_eq!((copy.name, copy.info.value), (&b"one"[..], Some(2)));
+    assert_eq!((copy.name, copy.info.value), (&b"/one"[..], Some(2)));
 }

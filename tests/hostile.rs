@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use common::{code, finish, spawn, TestName};
+use common::{code, finish, spawn, took, TestName};
 use named_semaphores::{ErrorKind, Existence, Layout, NamedSemaphore, RawSemaphore, VALUE_MAX};
 use proptest::prelude::*;
 
@@ -83,9 +83,11 @@ fn value_above_max_never_carries_into_the_waiter_count() {
         assert_eq!(name.bytes(), before, "a refused release changed the file");
         assert_eq!(waiter_field(&name.bytes()), 0);
         // Taking tokens still works and never hangs.
-        sem.acquire().unwrap();
-        assert!(sem.try_acquire().unwrap());
-        assert!(sem.acquire_timeout(Duration::from_millis(10)).unwrap());
+        sem.acquire().unwrap().forget();
+        assert!(took(sem.try_acquire().unwrap()));
+        assert!(took(
+            sem.acquire_timeout(Duration::from_millis(10)).unwrap()
+        ));
         assert_eq!(sem.value(), value - 3);
         assert_eq!(waiter_field(&name.bytes()), 0);
     }
@@ -106,7 +108,7 @@ fn value_at_max_never_carries_into_the_waiter_count() {
             ErrorKind::Overflow
         );
         assert_eq!(name.bytes(), before);
-        assert!(sem.try_acquire().unwrap());
+        assert!(took(sem.try_acquire().unwrap()));
         sem.release().unwrap();
         assert_eq!(name.bytes(), before);
     }
@@ -122,20 +124,22 @@ fn garbage_waiter_count_costs_wake_ups_not_correctness() {
         plant(&name, &image(0, garbage, 128));
         let sem = Arc::new(open(&name));
         let before = name.bytes();
-        assert!(!sem.acquire_timeout(Duration::from_millis(5)).unwrap());
+        assert!(!took(
+            sem.acquire_timeout(Duration::from_millis(5)).unwrap()
+        ));
         assert_eq!(name.bytes(), before, "timed-out wait left a trace");
 
         sem.release_n(2).unwrap();
         assert_eq!(sem.value(), 2);
         assert_eq!(waiter_field(&name.bytes()), garbage);
-        assert!(sem.try_acquire().unwrap());
-        sem.acquire().unwrap();
+        assert!(took(sem.try_acquire().unwrap()));
+        sem.acquire().unwrap().forget();
         assert_eq!(sem.value(), 0);
 
         // A real waiter among the phantom ones is woken by a release.
         let waiter = {
             let sem = Arc::clone(&sem);
-            thread::spawn(move || sem.acquire_timeout(LIMIT).unwrap())
+            thread::spawn(move || took(sem.acquire_timeout(LIMIT).unwrap()))
         };
         common::wait_until("the waiter to register", LIMIT, || {
             sem.as_raw().waiters() != garbage
@@ -306,15 +310,17 @@ fn partial_truncation_after_open_keeps_working() {
     }
     let value = sem.value();
     sem.release().unwrap();
-    assert!(sem.try_acquire().unwrap());
+    assert!(took(sem.try_acquire().unwrap()));
     assert_eq!(sem.value(), value);
 
     file.set_len(0).unwrap();
     file.set_len(RawSemaphore::SIZE as u64).unwrap();
     assert_eq!(sem.value(), 0, "regrown file reads as zeroes");
-    assert!(!sem.acquire_timeout(Duration::from_millis(5)).unwrap());
+    assert!(!took(
+        sem.acquire_timeout(Duration::from_millis(5)).unwrap()
+    ));
     sem.release().unwrap();
-    assert!(sem.try_acquire().unwrap());
+    assert!(took(sem.try_acquire().unwrap()));
     // The regrown file has private = 0: a new opener refuses it.
     assert_eq!(kind(NamedSemaphore::open(&name)), ErrorKind::InvalidObject);
 }
@@ -582,21 +588,21 @@ fn operations_match_a_plain_counter() {
                     }
                 },
                 Op::TryAcquire => {
-                    let took = sem.try_acquire().unwrap();
-                    prop_assert_eq!(took, model > 0);
-                    model -= u64::from(took);
+                    let got = took(sem.try_acquire().unwrap());
+                    prop_assert_eq!(got, model > 0);
+                    model -= u64::from(got);
                 }
                 Op::AcquireTimeout(wait) => {
                     let timeout = Duration::from_micros(u64::from(wait));
-                    let took = sem.acquire_timeout(timeout).unwrap();
-                    prop_assert_eq!(took, model > 0);
-                    model -= u64::from(took);
+                    let got = took(sem.acquire_timeout(timeout).unwrap());
+                    prop_assert_eq!(got, model > 0);
+                    model -= u64::from(got);
                 }
                 Op::Acquire if model > 0 => {
-                    sem.acquire().unwrap();
+                    sem.acquire().unwrap().forget();
                     model -= 1;
                 }
-                Op::Acquire => prop_assert!(sem.try_access().unwrap().is_none()),
+                Op::Acquire => prop_assert!(sem.try_acquire().unwrap().is_none()),
             }
             prop_assert_eq!(u64::from(sem.value()), model);
             prop_assert_eq!(sem.waiters(), 0);

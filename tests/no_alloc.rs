@@ -9,7 +9,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::time::Duration;
 
-use common::TestName;
+use common::{took, TestName};
 use named_semaphores::{Existence, NamedSemaphore, RawSemaphore};
 
 struct Counting;
@@ -90,20 +90,23 @@ fn the_counter_sees_allocations() {
 fn raw_semaphore_operations() {
     assert_no_allocation("RawSemaphore operations", || {
         let sem = RawSemaphore::new(1).unwrap();
-        sem.acquire().unwrap();
-        assert!(!sem.try_acquire().unwrap());
+        sem.acquire().unwrap().forget();
+        assert!(!took(sem.try_acquire().unwrap()));
         sem.release().unwrap();
-        assert!(sem.try_acquire().unwrap());
-        assert!(!sem.acquire_timeout(Duration::from_millis(2)).unwrap());
+        assert!(took(sem.try_acquire().unwrap()));
+        assert!(!took(
+            sem.acquire_timeout(Duration::from_millis(2)).unwrap()
+        ));
         sem.release_n(64).unwrap();
-        assert!(sem.acquire_timeout(Duration::from_millis(2)).unwrap());
+        assert!(took(sem.acquire_timeout(Duration::from_millis(2)).unwrap()));
         {
-            let _p = sem.access().unwrap();
-            let _q = sem.try_access().unwrap().unwrap();
+            let _p = sem.acquire().unwrap();
+            let _q = sem.try_acquire().unwrap().unwrap();
             let _r = sem
-                .access_timeout(Duration::from_millis(1))
+                .acquire_timeout(Duration::from_millis(1))
                 .unwrap()
                 .unwrap();
+            let _s = sem.acquire_interruptible(None).unwrap().unwrap();
         }
         assert_eq!(sem.value(), 63);
         assert_eq!(sem.waiters(), 0);
@@ -128,11 +131,13 @@ fn named_semaphore_lifecycle() {
         let again = NamedSemaphore::open(name_s).unwrap();
         let third = NamedSemaphore::open_or_create(name_s, 5).unwrap();
         assert!(!third.created());
-        again.acquire().unwrap();
+        again.acquire().unwrap().forget();
         third.release().unwrap();
-        assert!(sem.try_acquire().unwrap());
-        assert!(sem.acquire_timeout(Duration::from_millis(1)).unwrap());
-        assert!(!sem.acquire_timeout(Duration::from_millis(1)).unwrap());
+        assert!(took(sem.try_acquire().unwrap()));
+        assert!(took(sem.acquire_timeout(Duration::from_millis(1)).unwrap()));
+        assert!(!took(
+            sem.acquire_timeout(Duration::from_millis(1)).unwrap()
+        ));
         sem.release_n(3).unwrap();
         assert_eq!(sem.value(), 3);
         drop((again, third));
@@ -168,10 +173,12 @@ fn blocking_paths_across_threads() {
         let waiter = s.spawn(|| {
             assert_no_allocation("blocking acquires", || {
                 for _ in 0..rounds {
-                    sem.acquire().unwrap();
+                    sem.acquire().unwrap().forget();
                 }
                 // And a timed wait that times out after sleeping.
-                assert!(!sem.acquire_timeout(Duration::from_millis(5)).unwrap());
+                assert!(!took(
+                    sem.acquire_timeout(Duration::from_millis(5)).unwrap()
+                ));
             });
         });
         let mut saw_sleeper = 0;
@@ -207,7 +214,7 @@ fn contended_mutex_threads() {
             s.spawn(|| {
                 assert_no_allocation("contended access", || {
                     for _ in 0..2000 {
-                        let _p = sem.access().unwrap();
+                        let _p = sem.acquire().unwrap();
                         std::hint::spin_loop();
                     }
                 });
@@ -231,20 +238,20 @@ fn robust_mode_operations() {
             .open(name_s)
             .unwrap();
         let other = NamedSemaphore::options().robust(true).open(name_s).unwrap();
-        let held = other.access().unwrap();
-        let p = sem.access().unwrap();
-        assert!(sem.try_access().unwrap().is_none());
+        let held = other.acquire().unwrap();
+        let p = sem.acquire().unwrap();
+        assert!(sem.try_acquire().unwrap().is_none());
         // Blocks: checks the other holder (alive) before sleeping and at
         // each period, then times out.
         assert!(sem
-            .access_timeout(Duration::from_millis(5))
+            .acquire_timeout(Duration::from_millis(5))
             .unwrap()
             .is_none());
         assert_eq!(sem.holders().unwrap().map(|h| h.tokens).sum::<u32>(), 2);
         assert_eq!(named_semaphores::holders(name_s).unwrap().count(), 2);
         assert_eq!(sem.recover().unwrap().tokens, 0);
         drop(p);
-        core::mem::forget(sem.access().unwrap());
+        core::mem::forget(sem.acquire().unwrap());
         assert!(sem.release_held().unwrap());
         drop(held);
         let clone = other.try_clone().unwrap();

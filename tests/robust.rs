@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use common::{finish, wait_until, TestDir, TestName};
 use named_semaphores::{
-    holders_in, inspect, inspect_in, ErrorKind, Existence, Liveness, NamedSemaphore, RawSemaphore,
-    RecordFlags, ROBUST_FILE_LEN,
+    holders_in, inspect, inspect_in, ErrorKind, Existence, Liveness, NamedSemaphore, Permit,
+    RawSemaphore, RecordFlags, ROBUST_FILE_LEN,
 };
 use robust::{self as r, beacons, hold, sem_path};
 use robust::{no_fork, spawn};
@@ -101,9 +101,9 @@ fn permits_are_recorded_and_bare_tokens_are_not() {
     let sem = r::create(&dir.0, "s", 4);
     let tokens = || sem.holders().unwrap().next().unwrap().tokens;
     let a = hold(&sem);
-    let b = sem.try_access().unwrap().unwrap();
+    let b = sem.try_acquire().unwrap().unwrap();
     let c = sem
-        .access_timeout(Duration::from_millis(5))
+        .acquire_timeout(Duration::from_millis(5))
         .unwrap()
         .unwrap();
     assert_eq!((tokens(), sem.value()), (3, 1));
@@ -111,10 +111,13 @@ fn permits_are_recorded_and_bare_tokens_are_not() {
     assert_eq!((tokens(), sem.value()), (2, 2));
     c.forget(); // handed on: no longer recorded, still taken
     assert_eq!((tokens(), sem.value()), (1, 2));
-    sem.acquire().unwrap(); // a bare token: count-style, not recorded
-    assert!(sem.try_acquire().unwrap());
+    sem.acquire().unwrap().forget(); // handed on: count-style, not recorded
+    assert!(sem.try_acquire().unwrap().map(Permit::forget).is_some());
     assert_eq!((tokens(), sem.value()), (1, 0));
-    assert!(!sem.acquire_timeout(Duration::from_millis(5)).unwrap());
+    assert!(sem
+        .acquire_timeout(Duration::from_millis(5))
+        .unwrap()
+        .is_none());
     sem.release_n(3).unwrap(); // adding tokens changes no record
     drop(a);
     assert_eq!((tokens(), sem.value()), (0, 4));
@@ -138,7 +141,7 @@ fn tokens_held_without_permits_are_recorded_until_released() {
     assert!(!sem.release_held().unwrap());
     assert_eq!((tokens(), sem.value()), (0, 4));
     // Threads mixing both ways end with nothing recorded.
-    while sem.try_acquire().unwrap() {}
+    while sem.try_acquire().unwrap().map(Permit::forget).is_some() {}
     sem.release_n(3).unwrap();
     std::thread::scope(|s| {
         for t in 0..4 {
@@ -236,7 +239,7 @@ fn a_blocked_waiter_recovers_by_itself() {
     wait_until("the child to hold the token", LIMIT, || sem.value() == 0);
     let pid = child.id();
     std::thread::scope(|s| {
-        let waiter = s.spawn(|| sem.access_timeout(LIMIT).unwrap().map(|p| p.forget()));
+        let waiter = s.spawn(|| sem.acquire_timeout(LIMIT).unwrap().map(|p| p.forget()));
         std::thread::sleep(Duration::from_millis(50));
         r::signal(pid, libc::SIGKILL);
         assert!(
@@ -279,7 +282,7 @@ fn a_plain_semaphore_gains_a_record_when_opened_robust() {
     assert!(info.status.is_valid() && info.robust);
     // The handle opened before keeps working on the same value.
     let _p = hold(&robust);
-    assert!(plain.try_acquire().unwrap());
+    assert!(plain.try_acquire().unwrap().map(Permit::forget).is_some());
     assert_eq!((plain.value(), robust.value()), (0, 0));
     // A plain handle opened now accepts the longer file, and can recover.
     let late = NamedSemaphore::options()

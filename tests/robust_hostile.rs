@@ -91,7 +91,7 @@ fn a_corrupt_header_is_refused() {
     f.write_all_at(b"XXXX", r::HEADER_OFFSET).unwrap();
     assert_eq!(sem.recover().unwrap_err().kind(), ErrorKind::CorruptRecord);
     assert_eq!(sem.holders().unwrap_err().kind(), ErrorKind::CorruptRecord);
-    assert!(sem.try_access().unwrap().is_some(), "tokens still work");
+    assert!(sem.try_acquire().unwrap().is_some(), "tokens still work");
     f.write_all_at(&good[64..128], r::HEADER_OFFSET).unwrap();
 }
 
@@ -116,7 +116,7 @@ fn slots_claiming_too_much_give_back_nothing_over_the_limit() {
 
     // Two dead slots each claim the whole limit: together they would pass
     // it; the value stops at the limit.
-    sem.acquire().unwrap();
+    sem.acquire().unwrap().forget();
     let b = ForgedBeacon::new(&dir.0, 0xb, false);
     let c = ForgedBeacon::new(&dir.0, 0xc, false);
     r::write_slot(&path, 11, b.id, 3 * TOKEN, 0, 1);
@@ -134,7 +134,7 @@ fn a_slot_left_mid_recovery_is_uncertain_not_given_twice() {
     let dir = TestDir::new("mid-recovery");
     let sem = r::create(&dir.0, "s", 3);
     let path = r::sem_path(&dir.0, "s");
-    sem.acquire().unwrap();
+    sem.acquire().unwrap().forget();
     let a = ForgedBeacon::new(&dir.0, 0xd, false);
     let shared = 2 * SHARED_TOKEN + PENDING + RECOVERING;
     r::write_slot(&path, 20, a.id, 0, shared, 1);
@@ -150,7 +150,7 @@ fn a_holder_dead_in_the_middle_of_an_operation_leaves_one_uncertain() {
     let sem = r::create(&dir.0, "s", 4);
     let path = r::sem_path(&dir.0, "s");
     for _ in 0..4 {
-        sem.acquire().unwrap();
+        sem.acquire().unwrap().forget();
     }
     // Two tokens held, and a third in flight in the exclusive lane.
     let a = ForgedBeacon::new(&dir.0, 0xd1, false);
@@ -166,7 +166,7 @@ fn beacons_that_are_not_files_tell_nothing() {
     let sem = r::create(&dir.0, "s", 4);
     let path = r::sem_path(&dir.0, "s");
     for _ in 0..4 {
-        sem.acquire().unwrap();
+        sem.acquire().unwrap().forget();
     }
     let target = ForgedBeacon::new(&dir.0, 0xe0, false);
     let link = r::beacon_path(&dir.0, 0xe1);

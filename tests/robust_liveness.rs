@@ -111,7 +111,7 @@ fn a_stopped_holder_keeps_its_tokens() {
     assert_eq!((h[0].tokens, h[0].liveness), (1, Liveness::Alive));
     // A blocked waiter checks too, and finds it alive.
     assert!(sem
-        .access_timeout(Duration::from_millis(200))
+        .acquire_timeout(Duration::from_millis(200))
         .unwrap()
         .is_none());
     r::signal(pid, libc::SIGKILL);
@@ -199,8 +199,8 @@ fn a_pid_in_the_record_decides_nothing() {
     let dir = TestDir::new("pid-reuse");
     let sem = r::create(&dir.0, "s", 3);
     let path = r::sem_path(&dir.0, "s");
-    sem.acquire().unwrap(); // the token a forged dead holder will claim
-    sem.acquire().unwrap(); // the one a forged live holder claims
+    sem.acquire().unwrap().forget(); // the token a forged dead holder will claim
+    sem.acquire().unwrap().forget(); // the one a forged live holder claims
 
     // A PID that names a live process (this one), and a beacon nobody
     // holds: dead, recovered.
@@ -294,7 +294,7 @@ fn many_threads_hold_through_one_handle() {
                 for i in 0..2_000 {
                     let p = hold(&sem);
                     if i % 3 == 0 {
-                        let q = sem.try_access().unwrap();
+                        let q = sem.try_acquire().unwrap();
                         drop(q);
                     }
                     drop(p);
@@ -334,7 +334,7 @@ fn a_waiter_checks_before_it_sleeps_and_once_per_period() {
     wait_until("the holder to hold", LIMIT, || sem.value() == 0);
     r::signal(child.id(), libc::SIGKILL);
     drop(finish(child, LIMIT));
-    let p = slow.access_timeout(LIMIT).unwrap();
+    let p = slow.acquire_timeout(LIMIT).unwrap();
     assert!(p.is_some(), "recovered before sleeping");
     drop(p);
 
@@ -345,7 +345,7 @@ fn a_waiter_checks_before_it_sleeps_and_once_per_period() {
     let pid = child.id();
     std::thread::scope(|s| {
         let waiter = s.spawn(|| {
-            slow.access_timeout(Duration::from_millis(400))
+            slow.acquire_timeout(Duration::from_millis(400))
                 .unwrap()
                 .is_some()
         });
@@ -354,6 +354,6 @@ fn a_waiter_checks_before_it_sleeps_and_once_per_period() {
         assert!(!waiter.join().unwrap(), "no check within the hour");
     });
     drop(finish(child, LIMIT));
-    let quick = sem.access_timeout(LIMIT).unwrap();
+    let quick = sem.acquire_timeout(LIMIT).unwrap();
     assert!(quick.is_some(), "the 20 ms waiter recovers it");
 }

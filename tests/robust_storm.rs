@@ -160,15 +160,15 @@ fn robust_worker(name: &str, shared: &Shared, i: u32, limit: u32) -> ! {
     let mut rng = Rng(u64::from(std::process::id()).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     while shared.stop.load(SeqCst) == 0 {
         let permit = match rng.next(4) {
-            0 => sem.try_access(),
-            1 => sem.access_timeout(Duration::from_millis(rng.next(20))),
-            _ => sem.access().map(Some),
+            0 => sem.try_acquire(),
+            1 => sem.acquire_timeout(Duration::from_millis(rng.next(20))),
+            _ => sem.acquire().map(Some),
         };
         let Ok(Some(permit)) = permit else { continue };
         shared.enter(i, limit);
         // Sometimes a second token, held through the same work.
         let second = if rng.next(4) == 0 {
-            sem.try_access().ok().flatten()
+            sem.try_acquire().ok().flatten()
         } else {
             None
         };
@@ -360,7 +360,7 @@ fn kill_storm() {
         }
         let elapsed = start.elapsed();
         shared.stop.store(1, SeqCst);
-        // A worker blocked in `access()` with no token left to wake it (all
+        // A worker blocked in `acquire()` with no token left to wake it (all
         // lost as uncertain) is stopped and killed the same way.
         for (i, pid) in pids.into_iter().enumerate() {
             let give_up = Instant::now() + Duration::from_secs(10);

@@ -21,7 +21,7 @@ use std::ffi::CString;
 use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 use std::time::Duration;
 
-use common::{code, finish, spawn, TestName};
+use common::{code, finish, spawn, took, TestName};
 use named_semaphores::NamedSemaphore;
 
 /// Processes per test: half this crate, half glibc.
@@ -258,21 +258,22 @@ fn child() {
             shm.barrier(num(4) as u32);
             for i in 0..num(2) {
                 match lcg(&mut rng) % 3 {
+                    // A bare `sem_wait` and `sem_post` pair.
                     0 => {
-                        sem.acquire().expect("acquire");
+                        sem.acquire().expect("acquire").forget();
                         shm.critical_section(num(3) as u32, i);
                         sem.release().expect("release");
                     }
                     1 => {
-                        let _permit = sem.access().expect("access");
+                        let _permit = sem.acquire().expect("acquire");
                         shm.critical_section(num(3) as u32, i);
                     }
                     _ => {
-                        assert!(sem
+                        let permit = sem
                             .acquire_timeout(Duration::from_secs(60))
-                            .expect("acquire_timeout"));
+                            .expect("acquire_timeout");
+                        assert!(permit.is_some());
                         shm.critical_section(num(3) as u32, i);
-                        sem.release().expect("release");
                     }
                 }
             }
@@ -326,13 +327,13 @@ fn child() {
                 let style = lcg(&mut rng);
                 match (&crate_sem, &glibc_sem) {
                     (Some(sem), _) => match style % 3 {
-                        0 => sem.acquire().expect("acquire"),
+                        0 => sem.acquire().expect("acquire").forget(),
                         1 => {
-                            if !sem.try_acquire().unwrap() {
-                                sem.acquire().expect("acquire");
+                            if !took(sem.try_acquire().unwrap()) {
+                                sem.acquire().expect("acquire").forget();
                             }
                         }
-                        _ => assert!(sem.acquire_timeout(Duration::from_secs(60)).unwrap()),
+                        _ => assert!(took(sem.acquire_timeout(Duration::from_secs(60)).unwrap())),
                     },
                     (None, Some(sem)) => sem.wait(style),
                     _ => unreachable!(),
@@ -478,6 +479,6 @@ fn producers_and_consumers_with_bursts() {
     );
     assert_eq!(sem.value(), 0, "tokens left over or missing");
     assert_eq!(sem.as_raw().waiters(), 0);
-    assert!(!sem.try_acquire().unwrap());
+    assert!(!took(sem.try_acquire().unwrap()));
     println!("{total} tokens produced in bursts and consumed by {PROCESSES} processes");
 }

@@ -3,9 +3,11 @@
 //! semaphores a case shares with others come from `main`.
 
 pub mod contended;
+pub mod fairness;
 pub mod lateness;
 pub mod open_close;
 pub mod ping_pong;
+pub mod recovery;
 pub mod robust;
 pub mod try_zero;
 pub mod uncontended;

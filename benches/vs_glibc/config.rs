@@ -59,6 +59,15 @@ impl Config {
         }
     }
 
+    /// The same selection with at most `runs` runs per case.
+    pub fn with_runs_at_most(&self, runs: usize) -> Config {
+        Config {
+            runs: self.runs.min(runs),
+            quick: self.quick,
+            filter: self.filter.clone(),
+        }
+    }
+
     /// Whether the case named `case` passes the filters.
     pub fn selects(&self, case: &str) -> bool {
         self.filter.is_empty() || self.filter.iter().any(|f| case.contains(f.as_str()))

@@ -19,21 +19,29 @@
 //! and removed at the end, also when a case panics.
 //!
 //! The files: `config` (the command line), `runner` (the side-by-side
-//! runs), `report` (the table), `sem` (the two implementations behind one
-//! trait), `names` (unique names, removed at the end), `procs` (CPUs,
-//! forked children, shared memory) and `cases/`, one module per case.
-//! Case 8 (`cases/robust.rs`) is the robust mode's uncontended pair, with
-//! a line after its row comparing it with a plain handle's.
+//! runs), `report` (the tables), `sem` (the two implementations behind one
+//! trait), `peers` (case 8's System V semaphore and lock files), `names`
+//! (unique names, removed at the end), `procs` (CPUs, forked children,
+//! shared memory) and `cases/`, one module per case.
+//!
+//! Case 8 has a table of its own: what programs use today for a token that
+//! comes back when its holder dies, against this crate's plain pair.
+//! Case 9, in a table of its own too: the robust mode's permit pair against
+//! a plain handle's.
 
 mod cases;
 mod config;
 mod names;
+mod peers;
 mod procs;
 mod report;
 mod runner;
 mod sem;
 
-use cases::{contended, lateness, open_close, ping_pong, robust, try_zero, uncontended, wake};
+use cases::{
+    contended, fairness, lateness, open_close, ping_pong, recovery, robust, try_zero, uncontended,
+    wake,
+};
 use config::Config;
 use names::{crate_sem, glibc_sem, Cleanup};
 use procs::start_affinity;
@@ -59,14 +67,14 @@ fn main() {
 
     let (cm, gm) = (crate_sem("mutex", 1), glibc_sem("mutex", 1));
     contended::run(&cfg, r, &cm, &gm);
+    fairness::run(&cfg, r, &cm, &gm);
 
     wake::run(&cfg, r, &cz, &gz);
     open_close::run(&cfg, r);
     lateness::run(&cfg, r, &cz, &gz);
+    recovery::run(&cfg, r);
+    robust::run(&cfg, r);
 
-    let rs = robust::robust_sem("robust", 1);
-    robust::run(&cfg, r, &rs, &cs, &gs);
-
-    drop((cs, gs, cz, gz, c1, c2, g1, g2, cm, gm, rs));
+    drop((cs, gs, cz, gz, c1, c2, g1, g2, cm, gm));
     report.finish();
 }

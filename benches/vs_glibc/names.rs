@@ -2,7 +2,8 @@
 //! (`nsem-bench-PID-TAG-N`) and recorded, and its `/dev/shm` file is removed
 //! at the end of the run, also when a case panics ([`Cleanup`]). Also the
 //! two constructors the cases use: a crate and a glibc semaphore under a
-//! fresh name.
+//! fresh name, and [`Names::unique`] for other files, whose owners remove
+//! them.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -23,12 +24,17 @@ pub static NAMES: Names = Names {
 };
 
 impl Names {
-    /// A new name with `tag` in it, recorded for removal.
+    /// A new semaphore name with `tag` in it, recorded for removal.
     pub fn fresh(&self, tag: &str) -> String {
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let name = format!("nsem-bench-{}-{tag}-{n}", std::process::id());
+        let name = self.unique(tag);
         self.list.lock().unwrap().push(name.clone());
         name
+    }
+
+    /// A new name with `tag` in it, not recorded: its user removes the file.
+    pub fn unique(&self, tag: &str) -> String {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        format!("nsem-bench-{}-{tag}-{n}", std::process::id())
     }
 
     fn remove_all(&self) {

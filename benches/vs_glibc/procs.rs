@@ -1,6 +1,9 @@
 //! Processes and CPUs: pinning to a CPU and back, the CPUs the process may
-//! use, forked children (started and reaped), and [`SharedCounter`], a
-//! counter in shared memory that forked children see.
+//! use, forked children (started, seen asleep and reaped), the process's
+//! sleeps, and [`SharedCounter`], a counter in shared memory that forked
+//! children see.
+
+use std::time::{Duration, Instant};
 
 /// Pins the calling thread (or process) to the `nth` CPU it may use.
 pub fn pin(nth: usize) {
@@ -88,6 +91,38 @@ pub fn reap(pids: Vec<libc::pid_t>) {
             "child failed: status {status:#x}"
         );
     }
+}
+
+/// Waits until the process `pid` sleeps (state `S` in `/proc/PID/stat`);
+/// panics after 30 s.
+pub fn wait_asleep(pid: libc::pid_t) {
+    let path = format!("/proc/{pid}/stat");
+    let limit = Instant::now() + Duration::from_secs(30);
+    loop {
+        let stat = std::fs::read_to_string(&path).expect("read the child's stat");
+        // The state follows the command name, which is in brackets and may
+        // hold anything.
+        let state = stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.chars().next());
+        if state == Some('S') {
+            return;
+        }
+        assert!(Instant::now() < limit, "process {pid} never slept");
+        std::thread::sleep(Duration::from_micros(100));
+    }
+}
+
+/// How often the calling process has gone to sleep so far: its voluntary
+/// context switches.
+pub fn sleeps() -> u64 {
+    // SAFETY: a zeroed rusage is a valid out-buffer for getrusage to fill.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        assert_eq!(libc::getrusage(libc::RUSAGE_SELF, &mut usage), 0);
+        usage
+    };
+    usage.ru_nvcsw as u64
 }
 
 /// A `u64` counter in anonymous shared memory, visible to forked children.

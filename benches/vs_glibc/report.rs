@@ -1,6 +1,8 @@
-//! The printed table: its header (the machine, the runs), one row per case
-//! (each side's median with its spread, and the ratio crate / glibc, in the
-//! case's [`Unit`]) and the closing line; also [`median`].
+//! The printed tables: the header (the machine, the runs), one row per case
+//! (each side's median with its spread, and the ratio of the first side to
+//! the second, in the case's [`Unit`]) and the closing line; also [`median`].
+//! The first table sets the crate against glibc; a case may start a table of
+//! its own with other sides ([`Report::table`]).
 
 use std::time::Instant;
 
@@ -16,6 +18,8 @@ pub enum Unit {
     Micros,
     /// Operations per second; higher is better.
     PerSec,
+    /// Wake-ups counted; lower is better.
+    Wakes,
 }
 
 impl Unit {
@@ -25,14 +29,18 @@ impl Unit {
             Unit::Nanos => "ns",
             Unit::Micros => "us",
             Unit::PerSec => "/s",
+            Unit::Wakes => "wakes",
         }
     }
 }
 
-/// The rows printed so far, and when the run started.
+/// The rows printed so far, the notes to print below the tables, when the
+/// run started, and the head of a table to print before the next row.
 pub struct Report {
     rows: Vec<String>,
+    notes: Vec<String>,
     started: Instant,
+    head: Option<String>,
 }
 
 impl Report {
@@ -50,21 +58,42 @@ impl Report {
                 ""
             }
         );
-        println!();
-        println!("| case | crate | glibc | crate/glibc |");
-        println!("|---|---|---|---|");
-        Report {
+        let mut report = Report {
             rows: Vec::new(),
+            notes: Vec::new(),
             started,
-        }
+            head: None,
+        };
+        report.table("crate", "glibc");
+        report
+    }
+
+    /// Starts a table whose two sides are `first` and `second`: its head is
+    /// printed before its first row (not at all if no case of it runs).
+    pub fn table(&mut self, first: &str, second: &str) {
+        self.head = Some(format!(
+            "| case | {first} | {second} | {first}/{second} |\n|---|---|---|---|"
+        ));
     }
 
     /// Prints the row of `case`: each side's median of its runs, their
-    /// spread and the ratio of the medians.
-    pub fn row(&mut self, case: &str, unit: Unit, crate_runs: &mut [f64], glibc_runs: &mut [f64]) {
-        let (c, g) = (median(crate_runs), median(glibc_runs));
-        let ratio = c / g;
-        let prec = if unit == Unit::PerSec { 0 } else { 1 };
+    /// spread and the ratio of the medians (a dash if the second is 0).
+    pub fn row(&mut self, case: &str, unit: Unit, first_runs: &mut [f64], second_runs: &mut [f64]) {
+        if let Some(head) = self.head.take() {
+            println!();
+            println!("{head}");
+        }
+        let (first, second) = (median(first_runs), median(second_runs));
+        let ratio = if second == 0.0 {
+            "–".to_owned()
+        } else {
+            format!("{:.2}", first / second)
+        };
+        let prec = if matches!(unit, Unit::PerSec | Unit::Wakes) {
+            0
+        } else {
+            1
+        };
         let spread = |runs: &[f64]| {
             format!(
                 "{:.*}..{:.*}",
@@ -75,18 +104,30 @@ impl Report {
             )
         };
         let line = format!(
-            "| {case} | {c:.prec$} {u} ({cs}) | {g:.prec$} {u} ({gs}) | {ratio:.2} |",
+            "| {case} | {first:.prec$} {u} ({fs}) | {second:.prec$} {u} ({ss}) | {ratio} |",
             u = unit.label(),
-            cs = spread(crate_runs),
-            gs = spread(glibc_runs),
+            fs = spread(first_runs),
+            ss = spread(second_runs),
         );
         println!("{line}");
         self.rows.push(line);
     }
 
-    /// Prints the closing line: how many cases, how long, the machine after.
+    /// Keeps `line` (a figure that is not a timing) to print below the table.
+    pub fn note(&mut self, line: String) {
+        self.notes.push(line);
+    }
+
+    /// Prints the notes, then the closing line: how many cases, how long,
+    /// the machine after.
     pub fn finish(self) {
         println!();
+        for note in &self.notes {
+            println!("{note}");
+        }
+        if !self.notes.is_empty() {
+            println!();
+        }
         println!(
             "{} cases in {:.1} s; machine after: {}",
             self.rows.len(),

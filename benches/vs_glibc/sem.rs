@@ -5,10 +5,11 @@
 use std::ffi::CString;
 use std::time::Duration;
 
-use named_semaphores::{NamedSemaphore, RawSemaphore};
+use named_semaphores::{NamedSemaphore, Permit, RawSemaphore};
 
 /// One semaphore, of either kind, usable from any thread and (being a
-/// `MAP_SHARED` mapping) from a forked child.
+/// `MAP_SHARED` mapping) from a forked child. Each acquire keeps its token
+/// taken, as `sem_wait` does (the crate's `acquire()?.forget()`).
 pub trait Sem: Sync {
     fn acquire(&self);
     fn try_acquire(&self) -> bool;
@@ -24,14 +25,16 @@ pub trait Sem: Sync {
 impl Sem for NamedSemaphore {
     #[inline]
     fn acquire(&self) {
-        NamedSemaphore::acquire(self).expect("acquire");
+        NamedSemaphore::acquire(self).expect("acquire").forget();
     }
     #[inline]
     fn try_acquire(&self) -> bool {
-        NamedSemaphore::try_acquire(self).expect("try_acquire")
+        let got = NamedSemaphore::try_acquire(self).expect("try_acquire");
+        got.map(Permit::forget).is_some()
     }
     fn acquire_timeout(&self, timeout: Duration) -> bool {
-        NamedSemaphore::acquire_timeout(self, timeout).expect("acquire_timeout")
+        let got = NamedSemaphore::acquire_timeout(self, timeout).expect("acquire_timeout");
+        got.map(Permit::forget).is_some()
     }
     #[inline]
     fn release(&self) {
@@ -143,6 +146,6 @@ impl Sem for Glibc {
 }
 
 /// The calling thread's `errno`.
-fn errno() -> i32 {
+pub fn errno() -> i32 {
     std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
 }

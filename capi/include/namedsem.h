@@ -9,8 +9,13 @@
  *
  * Link with -lnamedsem (before the C library; pkg-config --libs namedsem),
  * or inject libnamedsem.so with LD_PRELOAD. Compiles as C99, C11 and C++11
- * and later. Not supported: thread cancellation points in the waits; names
- * that are not UTF-8.
+ * and later. Names are bytes, as glibc takes them: any but '/' after the
+ * leading slashes, and NUL; UTF-8 or not. Not supported: thread
+ * cancellation points in the waits.
+ *
+ * Unlike <semaphore.h>, this header includes <fcntl.h>, for O_CREAT and
+ * O_EXCL: a program that moves to the system's <semaphore.h> must include
+ * <fcntl.h> itself (as POSIX asks of sem_open's callers).
  */
 #ifndef NAMEDSEM_H
 #define NAMEDSEM_H

@@ -342,11 +342,25 @@ mod tests {
         }
     }
 
-    /// How many mappings start at `addr`, by `/proc/self/maps`.
-    fn mappings_at(addr: usize) -> usize {
+    /// How many mappings of the file `id` start at `addr`, by
+    /// `/proc/self/maps`. (Another test thread may map something else at an
+    /// address this test unmapped: only the file's own mappings count.)
+    fn mappings_at(addr: usize, id: FileId) -> usize {
         let start = format!("{addr:08x}-");
         let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
-        maps.lines().filter(|l| l.starts_with(&start)).count()
+        maps.lines()
+            .filter(|l| l.starts_with(&start))
+            .filter(|l| {
+                let f: std::vec::Vec<&str> = l.split_whitespace().collect();
+                let Some((major, minor)) = f.get(3).and_then(|d| d.split_once(':')) else {
+                    return false;
+                };
+                let hex = |s: &str| u32::from_str_radix(s, 16).unwrap();
+                #[allow(clippy::useless_conversion)] // Dev is not u64 on every target
+                let dev = u64::from(rustix::fs::makedev(hex(major), hex(minor)));
+                f.get(4).and_then(|i| i.parse().ok()) == Some(id.ino()) && dev == id.dev()
+            })
+            .count()
     }
 
     #[test]
@@ -365,7 +379,7 @@ mod tests {
             FileId::new(st.dev(), st.ino()),
             "the identity is the file's"
         );
-        assert_eq!(mappings_at(raw as usize), 1, "still mapped");
+        assert_eq!(mappings_at(raw as usize, id), 1, "still mapped");
         // SAFETY: `raw` is the live mapping `into_mapping` handed over.
         let value = unsafe {
             (*raw).release().unwrap();
@@ -373,7 +387,7 @@ mod tests {
         };
         assert_eq!(value, 2);
         unmap(raw);
-        assert_eq!(mappings_at(raw as usize), 0, "unmapped by unmap");
+        assert_eq!(mappings_at(raw as usize, id), 0, "unmapped by unmap");
         assert!(std::path::Path::new(&format!("/dev/shm/sem.{}", name.0)).exists());
     }
 

@@ -43,8 +43,12 @@ pub struct timespec64 {
 /// `deadline` is already validated.
 pub(crate) fn wait(sem: &RawSemaphore, deadline: Option<(Clock, Duration)>) -> c_int {
     match sem.acquire_interruptible(deadline) {
-        Ok(true) => 0,
-        Ok(false) => errno::fail(e::ETIMEDOUT),
+        // The C calls keep the token taken: no permit gives it back.
+        Ok(Some(permit)) => {
+            permit.forget();
+            0
+        }
+        Ok(None) => errno::fail(e::ETIMEDOUT),
         Err(err) => errno::fail(err.raw_os_error()),
     }
 }

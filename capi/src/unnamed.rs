@@ -106,8 +106,12 @@ pub unsafe extern "C" fn sem_trywait(sem: *mut sem_t) -> c_int {
         return -1;
     };
     match sem.try_acquire() {
-        Ok(true) => 0,
-        Ok(false) => errno::fail(e::EAGAIN),
+        // `sem_trywait` keeps the token taken.
+        Ok(Some(permit)) => {
+            permit.forget();
+            0
+        }
+        Ok(None) => errno::fail(e::EAGAIN),
         Err(err) => errno::fail(err.raw_os_error()),
     }
 }
@@ -126,7 +130,9 @@ pub unsafe extern "C" fn sem_wait(sem: *mut sem_t) -> c_int {
     let Some(sem) = (unsafe { sem_ref(sem) }) else {
         return -1;
     };
-    if matches!(sem.try_acquire(), Ok(true)) {
+    // The fast path: a token free now, kept taken as `sem_wait` keeps it.
+    if let Ok(Some(permit)) = sem.try_acquire() {
+        permit.forget();
         return 0;
     }
     crate::timed::wait(sem, None)

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -218,6 +219,44 @@ static void t_unlink(void) {
   if (fresh != SEM_FAILED) sem_close(fresh);
   sem_close(s);
   sem_unlink(name);
+}
+
+/* Another process holds flock on the semaphore's file for ever (any user
+ * who can open the file can): sem_unlink still removes the name, after a
+ * bounded wait (libnamedsem polls the lock it takes for at most 100 ms, then
+ * unlinks the plain way; glibc takes no lock). */
+static void t_unlink_held_lock(void) {
+  const char *name = new_name("held-lock");
+  sem_t *s = sem_open(name, O_CREAT | O_EXCL, 0600, 0);
+  CHECK(s != SEM_FAILED, "create a semaphore to lock");
+  char path[400];
+  snprintf(path, sizeof path, "/dev/shm/sem.%s", name + 1);
+  int ready[2];
+  if (pipe(ready) != 0) { CHECK(0, "pipe"); return; }
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    char ok = fd >= 0 && flock(fd, LOCK_EX) == 0 ? 'y' : 'n';
+    if (write(ready[1], &ok, 1) != 1) _exit(1);
+    for (;;) pause();
+  }
+  char ok = 'n';
+  CHECK(read(ready[0], &ok, 1) == 1 && ok == 'y', "another process holds flock on the file");
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  int r = sem_unlink(name);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+  CHECK(r == 0 && file_size(name) == -1, "sem_unlink removes the name all the same");
+  CHECK(took < 10.0, "sem_unlink does not hang on the lock (%.3f s)", took);
+  const char *expect = getenv("EXPECT_IMPL");
+  if (expect && strcmp(expect, "glibc") != 0)
+    CHECK(took >= 0.1, "libnamedsem waited for the lock before the plain unlink (%.3f s)", took);
+  kill(pid, SIGKILL);
+  reap(pid);
+  close(ready[0]);
+  close(ready[1]);
+  if (s != SEM_FAILED) sem_close(s);
 }
 
 static void t_eacces(void) {
@@ -483,6 +522,7 @@ int main(void) {
   t_open_close();
   t_open_errors();
   t_unlink();
+  t_unlink_held_lock();
   t_bad_files();
   t_eacces();
   t_init_post();

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
-use named_semaphores::{ErrorKind, RawSemaphore, VALUE_MAX};
+use named_semaphores::{ErrorKind, Permit, RawSemaphore, VALUE_MAX};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&first, ops)) = data.split_first() else {
@@ -37,6 +37,7 @@ fuzz_target!(|data: &[u8]| {
             }
             2 => {
                 let took = sem.try_acquire().expect("try_acquire");
+                let took = took.map(Permit::forget).is_some();
                 assert_eq!(took, model > 0);
                 model -= u64::from(took);
             }
@@ -44,16 +45,18 @@ fuzz_target!(|data: &[u8]| {
                 // Never blocks for long: zero, or 1 µs when empty.
                 let took = sem
                     .acquire_timeout(Duration::from_micros(u64::from(arg % 2)))
-                    .expect("acquire_timeout");
+                    .expect("acquire_timeout")
+                    .map(Permit::forget)
+                    .is_some();
                 assert_eq!(took, model > 0);
                 model -= u64::from(took);
             }
             _ => {
                 if model > 0 {
-                    sem.acquire().expect("acquire");
+                    sem.acquire().expect("acquire").forget();
                     model -= 1;
                 } else {
-                    assert!(sem.try_access().expect("try_access").is_none());
+                    assert!(sem.try_acquire().expect("try_acquire").is_none());
                 }
             }
         }

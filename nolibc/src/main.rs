@@ -21,7 +21,7 @@
 use core::ffi::{c_char, CStr};
 use core::time::Duration;
 
-use named_semaphores::{ErrorKind, Existence, NamedSemaphore, RawSemaphore};
+use named_semaphores::{Error, ErrorKind, Existence, NamedSemaphore, Permit, RawSemaphore};
 
 // The kernel starts a static executable at `_start` with the stack pointer
 // at `argc`, followed by the `argv` pointers. Each architecture's `_start`
@@ -203,15 +203,15 @@ fn check(name: &str) -> i32 {
     let Ok(second) = NamedSemaphore::open(name) else {
         return 20;
     };
-    if second.created() || !matches!(second.try_acquire(), Ok(true)) {
+    if second.created() || !took(second.try_acquire()) {
         return 21;
     }
-    if first.value() != 0 || !matches!(first.try_acquire(), Ok(false)) {
+    if first.value() != 0 || !matches!(first.try_acquire(), Ok(None)) {
         return 22;
     }
 
     // 30: with no token, a timed acquire sleeps in the kernel and times out.
-    if !matches!(first.acquire_timeout(Duration::from_millis(20)), Ok(false)) {
+    if !matches!(first.acquire_timeout(Duration::from_millis(20)), Ok(None)) {
         return 30;
     }
 
@@ -219,7 +219,7 @@ fn check(name: &str) -> i32 {
     if second.release().is_err() || first.value() != 1 {
         return 40;
     }
-    if first.acquire().is_err() || second.value() != 0 {
+    if first.acquire().map(Permit::forget).is_err() || second.value() != 0 {
         return 41;
     }
     if first.release().is_err() || second.value() != 1 {
@@ -234,8 +234,14 @@ fn check(name: &str) -> i32 {
         Err(e) if e.kind() == ErrorKind::NotFound => {}
         _ => return 51,
     }
-    if !matches!(second.try_acquire(), Ok(true)) {
+    if !took(second.try_acquire()) {
         return 52;
     }
     0
+}
+
+/// Whether a `try_acquire` got a token, which then stays taken
+/// (`sem_trywait`).
+fn took(got: Result<Option<Permit<'_>>, Error>) -> bool {
+    matches!(got.map(|p| p.map(Permit::forget).is_some()), Ok(true))
 }

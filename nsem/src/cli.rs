@@ -58,6 +58,8 @@ pub enum Command {
     List {
         json: bool,
         watch: Option<Watch>,
+        /// Only the names that match one of these (all if none).
+        patterns: Vec<String>,
     },
     Info {
         name: String,
@@ -133,8 +135,12 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli, Failure> {
     let mut p = lexopt::Parser::from_args(args);
     let mut g = Given::default();
     let mut command: Option<&'static str> = None;
+    // Whether the previous argument was a bare `--watch`, whose interval
+    // may follow as the next word.
+    let mut after_watch = false;
     while let Some(arg) = p.next().map_err(|e| usage(command, e))? {
         let cmd = command;
+        let watch_before = std::mem::take(&mut after_watch);
         let value = |p: &mut lexopt::Parser, what: &str| -> Result<String, Failure> {
             let v = p.value().map_err(|e| usage(cmd, e))?;
             text(v, what, cmd)
@@ -170,7 +176,9 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli, Failure> {
             Long("try") => g.try_only = true,
             Long("watch") => {
                 let v = p.optional_value().map(|v| text(v, "--watch", cmd));
-                g.watch = Some(v.transpose()?);
+                let v = v.transpose()?;
+                after_watch = v.is_none();
+                g.watch = Some(v);
             }
             Long("count") => g.count = Some(value(&mut p, "--count")?),
             Value(v) if command.is_none() => {
@@ -191,6 +199,12 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli, Failure> {
                 g.run_command.push(v);
                 g.run_command
                     .extend(p.raw_args().map_err(|e| usage(cmd, e))?);
+            }
+            // `list --watch 5`: a number right after a bare --watch is its
+            // interval (a PATTERN that looks like one goes first:
+            // `list 5 --watch`).
+            Value(v) if command == Some("list") && watch_before && looks_numeric(&v) => {
+                g.watch = Some(Some(text(v, "--watch", cmd)?));
             }
             Value(v) => g.positional.push(text(v, "argument", cmd)?),
             other => return Err(usage(cmd, other.unexpected())),
@@ -223,6 +237,12 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli, Failure> {
         dir,
         command: build(name, g)?,
     })
+}
+
+/// Whether a word is made of digits and dots, as a `--watch` interval is.
+fn looks_numeric(word: &std::ffi::OsStr) -> bool {
+    let bytes = word.as_encoded_bytes();
+    bytes.iter().any(u8::is_ascii_digit) && bytes.iter().all(|&b| b.is_ascii_digit() || b == b'.')
 }
 
 /// `nsem help [COMMAND]`.
@@ -307,20 +327,7 @@ fn build(name: &'static str, mut g: Given) -> Result<Command, Failure> {
     };
     Ok(match name {
         "list" => {
-            // `--watch 5`: list takes no NAME, so a number after --watch is
-            // its interval.
-            let mut watch = g.watch.clone();
-            if let Some(None) = watch {
-                if g.positional.len() == 1 {
-                    watch = Some(Some(g.positional.remove(0)));
-                }
-            }
-            if let Some(extra) = g.positional.first() {
-                return Err(usage(
-                    Some(name),
-                    format!("list: unexpected argument {extra:?}"),
-                ));
-            }
+            let watch = g.watch.clone();
             if g.count.is_some() && watch.is_none() {
                 return Err(usage(Some(name), "--count goes with --watch"));
             }
@@ -352,6 +359,7 @@ fn build(name: &'static str, mut g: Given) -> Result<Command, Failure> {
             Command::List {
                 json: g.json,
                 watch,
+                patterns: g.positional,
             }
         }
         "info" => Command::Info {

@@ -82,6 +82,45 @@ fn watch_takes_an_optional_interval() {
 }
 
 #[test]
+fn list_takes_patterns_and_a_number_after_watch_is_its_interval() {
+    let list = |a: &[&str]| match command(a) {
+        Command::List {
+            watch, patterns, ..
+        } => (watch.map(|w| w.interval), patterns),
+        other => panic!("{other:?}"),
+    };
+    let secs = Duration::from_secs;
+    assert_eq!(list(&["list"]), (None, vec![]));
+    assert_eq!(
+        list(&["list", "j*", "x?"]),
+        (None, vec!["j*".into(), "x?".into()])
+    );
+    assert_eq!(list(&["list", "--watch", "5"]), (Some(secs(5)), vec![]));
+    assert_eq!(
+        list(&["list", "--watch", "j*"]),
+        (Some(WATCH_DEFAULT), vec!["j*".into()])
+    );
+    assert_eq!(
+        list(&["list", "5", "--watch"]),
+        (Some(WATCH_DEFAULT), vec!["5".into()])
+    );
+    assert_eq!(
+        list(&["list", "--watch", "3", "5"]),
+        (Some(secs(3)), vec!["5".into()])
+    );
+    assert_eq!(
+        list(&["list", "--watch", "--count", "2", "5"]),
+        (Some(WATCH_DEFAULT), vec!["5".into()])
+    );
+    assert_eq!(
+        list(&["list", "--watch=1", "2"]),
+        (Some(secs(1)), vec!["2".into()])
+    );
+    // A number right after --watch that is not a valid interval is an error.
+    assert!(parse(args(&["list", "--watch", "1.2.3"])).is_err());
+}
+
+#[test]
 fn help_forms() {
     assert_eq!(command(&["help"]), Command::Help(None));
     assert_eq!(command(&["-h"]), Command::Help(None));
@@ -99,7 +138,7 @@ fn usage_errors() {
     for bad in [
         &[][..],
         &["frobnicate"],
-        &["list", "extra"],
+        &["list", "extra", "--count", "1"],
         &["info"],
         &["--dir", "list"],
         &["--dir"],

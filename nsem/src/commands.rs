@@ -8,7 +8,7 @@ use named_semaphores::{Error, Existence, NamedSemaphore, OwnedEntry, PROCESSES_B
 use crate::cli::{Cli, Command};
 use crate::output::{self, Users};
 use crate::run::{self, Acquired};
-use crate::{help, json, signals, watch, Failure, EXIT_ERROR, EXIT_OK};
+use crate::{glob, help, json, signals, watch, Failure, EXIT_ERROR, EXIT_OK};
 
 /// `/NAME` as the user meant it, for messages.
 pub fn shown(name: &str) -> String {
@@ -39,8 +39,9 @@ pub fn open(cli: &Cli, name: &str) -> Result<NamedSemaphore, Failure> {
         .map_err(|e| error(name, e))
 }
 
-/// Every semaphore of the directory, sorted by name.
-pub fn entries(dir: &str) -> Result<Vec<OwnedEntry>, Failure> {
+/// The semaphores of the directory whose names match one of `patterns`
+/// (every one if there are none), sorted by name.
+pub fn entries(dir: &str, patterns: &[String]) -> Result<Vec<OwnedEntry>, Failure> {
     let mut entries = named_semaphores::list_all_in(dir).map_err(|e| Failure {
         code: EXIT_ERROR,
         message: format!(
@@ -48,6 +49,13 @@ pub fn entries(dir: &str) -> Result<Vec<OwnedEntry>, Failure> {
             std::io::Error::from_raw_os_error(e.raw_os_error())
         ),
     })?;
+    if !patterns.is_empty() {
+        entries.retain(|e| {
+            patterns
+                .iter()
+                .any(|p| glob::matches(p.as_bytes(), &e.name))
+        });
+    }
     entries.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(entries)
 }
@@ -76,11 +84,15 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Version => {
             let _ = writeln!(out, "nsem {}", env!("CARGO_PKG_VERSION"));
         }
-        Command::List { json, watch } => {
+        Command::List {
+            json,
+            watch,
+            patterns,
+        } => {
             if let Some(watch) = watch {
-                return watch::run(&cli.dir, watch, &mut out);
+                return watch::run(&cli.dir, patterns, watch, &mut out);
             }
-            let entries = entries(&cli.dir)?;
+            let entries = entries(&cli.dir, patterns)?;
             let text = if *json {
                 json::list(&entries)
             } else {
@@ -127,10 +139,11 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
             let sem = open(&cli, name)?;
             signals::install();
             match run::acquire(&sem, timeout.as_ref()).map_err(|e| error(name, e))? {
-                Acquired::Yes => {}
+                // `wait` is `sem_wait`: the token stays taken after exit.
+                Acquired::Yes(permit) => permit.forget(),
                 Acquired::TimedOut => return Err(run::busy(&sem, timeout.as_ref())),
                 Acquired::Interrupted(sig) => return Ok(128u8.wrapping_add(sig as u8)),
-            }
+            };
         }
         Command::Unlink { names } => {
             let mut failed = None;

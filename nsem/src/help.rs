@@ -8,7 +8,8 @@ nsem: POSIX named semaphores (glibc's sem_open objects in /dev/shm)
 Usage: nsem [--dir DIR] COMMAND [OPTIONS] [ARGS]
 
 Commands:
-  list     Every semaphore: name, value, waiters, mode, owner, status
+  list     Every semaphore (or those matching a PATTERN): name, value,
+           waiters, mode, owner, status
   info     One semaphore in detail, and the processes using it
   create   Create a semaphore
   post     Give back tokens (sem_post)
@@ -48,11 +49,18 @@ pub fn of(command: &str) -> &'static str {
 }
 
 const LIST: &str = "\
-Usage: nsem list [--json] [--watch [SECONDS] [--count N]]
+Usage: nsem list [PATTERN...] [--json] [--watch [SECONDS] [--count N]]
 
-Lists every semaphore file in the directory: name, value, waiters, mode,
-owner and status (ok, wrong-size, bad-header, not-regular-file, unreadable;
-\"temporary\" marks a creator's temporary file).
+Lists every semaphore file in the directory, or those whose names match a
+PATTERN: name, value, waiters, mode, owner and status (ok, wrong-size,
+bad-header, other-layout, not-regular-file, unreadable; \"temporary\" marks a
+creator's temporary file). other-layout is a semaphore made by a process of
+the other word size (32-bit beside 64-bit): its value is shown, but it
+cannot be opened from here.
+
+PATTERN is a shell wildcard on the name, quoted against the shell: * any
+characters, ? one, [a-z] one of a set, [!a-z] one outside it, \\ before a
+literal; \"/jobs-*\" and \"jobs-*\" are the same.
 
 Options:
   --json             One JSON object per semaphore, in an array (not

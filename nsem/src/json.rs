@@ -7,7 +7,7 @@ use std::fmt::Write;
 use named_semaphores::{OwnedEntry, SemaphoreInfo, Status};
 
 use crate::names::Names;
-use crate::output::Users;
+use crate::output::{bare, Users};
 
 /// One semaphore's fields, as written.
 struct Fields<'a> {
@@ -115,7 +115,7 @@ pub fn list(entries: &[OwnedEntry]) -> String {
     let mut names = Names::default();
     let objects: Vec<String> = entries
         .iter()
-        .map(|e| object(&Fields::of(&mut names, &e.name, &e.info)))
+        .map(|e| object(&Fields::of(&mut names, bare(&e.name), &e.info)))
         .collect();
     array(&objects)
 }

@@ -9,6 +9,7 @@
 
 mod cli;
 mod commands;
+mod glob;
 mod help;
 mod json;
 mod names;

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use named_semaphores::{OwnedEntry, ProcessUse, SemaphoreInfo, Status, UseSummary};
+use named_semaphores::{Layout, OwnedEntry, ProcessUse, SemaphoreInfo, Status, UseSummary};
 
 use crate::names::Names;
 
@@ -40,6 +40,12 @@ pub struct Users {
 /// UTF-8 escaped as in [`display_name`].
 pub fn display_command(command: &[u8]) -> String {
     display_name(command)[1..].to_owned()
+}
+
+/// A listed name (`/NAME`, as the library gives it) without its slash, as
+/// the tool's own functions take names.
+pub fn bare(name: &[u8]) -> &[u8] {
+    name.strip_prefix(b"/").unwrap_or(name)
 }
 
 /// A name for display: `/` and the name, with bytes that are not UTF-8
@@ -80,6 +86,13 @@ pub fn status_text(info: &SemaphoreInfo) -> String {
     if info.status == Status::WrongSize {
         let _ = write!(s, " ({} bytes)", info.size);
     }
+    if let Status::OtherLayout(layout) = info.status {
+        let bits = match layout {
+            Layout::Narrow => 32,
+            Layout::Wide => 64,
+        };
+        let _ = write!(s, " (made by a {bits}-bit process)");
+    }
     if info.temporary {
         s.push_str(", temporary");
     }
@@ -94,7 +107,7 @@ pub fn list_table(entries: &[OwnedEntry]) -> String {
         .iter()
         .map(|e| {
             [
-                display_name(&e.name),
+                display_name(bare(&e.name)),
                 opt(e.info.value),
                 opt(e.info.waiters),
                 format!("{:04o}", e.info.mode),

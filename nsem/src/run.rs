@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::process::Command as Process;
 use std::time::{Duration, Instant};
 
-use named_semaphores::{Error, NamedSemaphore};
+use named_semaphores::{Error, NamedSemaphore, Permit};
 
 use crate::cli::{Cli, Timeout};
 use crate::commands::{error, open};
@@ -16,8 +16,9 @@ use crate::{signals, Failure, EXIT_BUSY, EXIT_CANNOT_RUN, EXIT_ERROR, EXIT_NOT_F
 const SLICE: Duration = Duration::from_millis(100);
 
 /// How an acquire ended.
-pub enum Acquired {
-    Yes,
+pub enum Acquired<'a> {
+    /// With a token, held by the permit.
+    Yes(Permit<'a>),
     TimedOut,
     Interrupted(i32),
 }
@@ -26,12 +27,14 @@ pub enum Acquired {
 /// else waiting at most `timeout` (forever if `None`) in short slices, so
 /// that a caught signal ends the wait without leaving this process counted
 /// as a waiter.
-pub fn acquire(sem: &NamedSemaphore, timeout: Option<&Timeout>) -> Result<Acquired, Error> {
+pub fn acquire<'a>(
+    sem: &'a NamedSemaphore,
+    timeout: Option<&Timeout>,
+) -> Result<Acquired<'a>, Error> {
     if timeout.is_some_and(Timeout::is_try) {
-        return Ok(if sem.try_acquire()? {
-            Acquired::Yes
-        } else {
-            Acquired::TimedOut
+        return Ok(match sem.try_acquire()? {
+            Some(permit) => Acquired::Yes(permit),
+            None => Acquired::TimedOut,
         });
     }
     let deadline = timeout.map(|t| Instant::now().checked_add(t.duration));
@@ -44,12 +47,12 @@ pub fn acquire(sem: &NamedSemaphore, timeout: Option<&Timeout>) -> Result<Acquir
             // Too far to represent: as good as forever.
             Some(None) | None => SLICE,
         };
-        if sem.acquire_timeout(slice)? {
+        if let Some(permit) = sem.acquire_timeout(slice)? {
             if let Some(sig) = signals::caught() {
-                sem.release()?;
+                drop(permit); // gives the token back
                 return Ok(Acquired::Interrupted(sig));
             }
-            return Ok(Acquired::Yes);
+            return Ok(Acquired::Yes(permit));
         }
         if let Some(Some(d)) = deadline {
             if Instant::now() >= d {
@@ -82,16 +85,17 @@ pub fn run_command(
 ) -> Result<u8, Failure> {
     let sem = open(cli, name)?;
     signals::install();
-    match acquire(&sem, timeout).map_err(|e| error(name, e))? {
-        Acquired::Yes => {}
+    let permit = match acquire(&sem, timeout).map_err(|e| error(name, e))? {
+        Acquired::Yes(permit) => permit,
         Acquired::TimedOut => return Err(busy(&sem, timeout)),
         Acquired::Interrupted(sig) => return Ok(128u8.wrapping_add(sig as u8)),
-    }
-    // From here on the token is ours: every path below gives it back.
+    };
+    // From here on the token is ours: the permit gives it back on every
+    // path below.
     let mut child = match Process::new(&command[0]).args(&command[1..]).spawn() {
         Ok(child) => child,
         Err(e) => {
-            let _ = sem.release();
+            drop(permit);
             let code = if e.kind() == std::io::ErrorKind::NotFound {
                 EXIT_NOT_FOUND
             } else {
@@ -110,7 +114,7 @@ pub fn run_command(
     signals::child_started(child.id());
     signals::wait_for_child_end(child.id());
     let status = child.wait();
-    let released = sem.release();
+    drop(permit);
     let code = match status {
         Ok(status) => {
             use std::os::unix::process::ExitStatusExt;
@@ -125,8 +129,5 @@ pub fn run_command(
             EXIT_ERROR
         }
     };
-    if let Err(e) = released {
-        eprintln!("nsem: {}: {e}", sem.name());
-    }
     Ok(code)
 }

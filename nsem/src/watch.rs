@@ -12,17 +12,27 @@ use crate::{Failure, EXIT_OK};
 /// Moves the cursor home and clears the screen.
 const CLEAR: &str = "\x1b[H\x1b[2J";
 
-/// Draws the table every `watch.interval`, `watch.count` times (forever if
-/// `None`). On a terminal each draw replaces the previous one; otherwise
+/// Draws the table of the semaphores matching `patterns` (all if none)
+/// every `watch.interval`, `watch.count` times (forever if `None`). On a terminal each draw replaces the previous one; otherwise
 /// draws follow each other, a blank line apart. A directory that cannot be
 /// listed ends the watch with an error.
-pub fn run(dir: &str, watch: &Watch, out: &mut impl Write) -> Result<u8, Failure> {
+pub fn run(
+    dir: &str,
+    patterns: &[String],
+    watch: &Watch,
+    out: &mut impl Write,
+) -> Result<u8, Failure> {
     let terminal = std::io::stdout().is_terminal();
     let mut drawn = 0u64;
+    let mut title = String::from("nsem list");
+    for p in patterns {
+        title.push(' ');
+        title.push_str(p);
+    }
     loop {
-        let table = list_table(&entries(dir)?);
+        let table = list_table(&entries(dir, patterns)?);
         let frame = format!(
-            "{}Every {}s: nsem list ({dir}){}\n\n{table}",
+            "{}Every {}s: {title} ({dir}){}\n\n{table}",
             if terminal { CLEAR } else { "" },
             seconds(watch.interval),
             if terminal { ", Ctrl-C to stop" } else { "" },

@@ -100,7 +100,9 @@ fn usage_errors_are_64_with_a_hint() {
     usage_error(&["run", "x"], "COMMAND", "nsem run --help");
     usage_error(&["list", "--json=yes"], "--json", "nsem list --help");
     usage_error(&["list", "--count", "2"], "--watch", "nsem list --help");
-    usage_error(&["list", "--watch", "soon"], "--watch", "nsem list --help");
+    usage_error(&["list", "--watch=soon"], "--watch", "nsem list --help");
+    // A number right after --watch is its interval, and must be one.
+    usage_error(&["list", "--watch", "1.5.5"], "--watch", "nsem list --help");
     usage_error(
         &["info", "x", "--value", "3"],
         "--value",
@@ -141,7 +143,7 @@ fn run_try_runs_only_if_a_token_is_free_now() {
     let (code, out, err) = nsem(&["run", &name, "--try", "--", "sh", "-c", "echo in"]);
     assert_eq!((code, out.as_str()), (0, "in\n"), "{err}");
     assert_eq!(sem.value(), 1);
-    let held = sem.access().unwrap();
+    let held = sem.acquire().unwrap();
     for try_now in [&["--try"][..], &["--timeout", "0"]] {
         let mut args = vec!["run", &name];
         args.extend_from_slice(try_now);
@@ -216,12 +218,19 @@ fn info_shows_who_maps_the_semaphore_and_who_is_blocked() {
         });
         let waiter = start(&["wait", &name]);
         let (me, other) = (std::process::id(), waiter.id());
-        let mut last = Value::Null;
-        wait_until("both waiters to show as blocked", LIMIT, || {
-            last = info(&name);
+        let start = std::time::Instant::now();
+        let last = loop {
+            let last = info(&name);
             let t = tid.load(Ordering::SeqCst) as u64;
-            blocked(&last, me) == [t] && blocked(&last, other) == [u64::from(other)]
-        });
+            if blocked(&last, me) == [t] && blocked(&last, other) == [u64::from(other)] {
+                break last;
+            }
+            assert!(
+                start.elapsed() < LIMIT,
+                "both waiters never showed as blocked (glibc waiter {t}, nsem {other}): {last}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        };
         let nsem_row = process(&last, other).unwrap();
         assert_eq!(nsem_row["command"], "nsem");
         assert_eq!(nsem_row["blocked_count"], 1);

@@ -61,3 +61,26 @@ fn small_and_copy() {
     fn copy<T: Copy>() {}
     copy::<Error>();
 }
+
+#[cfg(feature = "std")]
+#[test]
+fn the_errno_survives_the_io_error_through_a_downcast() {
+    for (errno, io_kind) in [
+        (Errno::NOENT, std::io::ErrorKind::NotFound),
+        (Errno::ACCESS, std::io::ErrorKind::PermissionDenied),
+        (Errno::NOMEM, std::io::ErrorKind::OutOfMemory),
+    ] {
+        let err = Error::from_errno(errno).on(Operation::Open, b"/jobs");
+        let io: std::io::Error = err.into();
+        assert_eq!(io.kind(), io_kind);
+        assert_eq!(
+            io.raw_os_error(),
+            None,
+            "documented: std keeps no errno here"
+        );
+        assert_eq!(io.to_string(), err.to_string(), "the message is kept whole");
+        let back = io.get_ref().and_then(|e| e.downcast_ref::<Error>());
+        assert_eq!(back, Some(&err));
+        assert_eq!(back.map(Error::raw_os_error), Some(errno.raw_os_error()));
+    }
+}

@@ -1,7 +1,8 @@
 //! Creating a semaphore file and publishing it under its name atomically:
 //! the complete image is written to a file that has no name yet (an
 //! `O_TMPFILE` file on Linux 6.10 and later) or a temporary one, mapped, and
-//! only then linked (or, for `UnlinkAndCreate`, renamed) to the name.
+//! only then linked to the name (or, for `UnlinkAndCreate`, renamed over the
+//! file at the name under that file's lock: see [`super::name_lock`]).
 
 use core::ffi::CStr;
 
@@ -21,8 +22,9 @@ use crate::{Error, ErrorKind};
 pub(crate) enum Publish {
     /// `link`: fails with `EEXIST` if the name exists; never overwrites.
     Link,
-    /// `rename`: atomically replaces whatever is at the name, so there is
-    /// never a moment when the name is missing or names a partial file.
+    /// `rename` over the file at the name, locked and re-checked first
+    /// (`link` where the name is free): replaces whatever is there, with no
+    /// moment when the name is missing or names a partial file.
     Replace,
 }
 
@@ -36,12 +38,13 @@ pub(crate) enum Publish {
 ///
 /// For [`Publish::Link`] on Linux 6.10 or later the file is made with
 /// `O_TMPFILE` and named with `linkat(fd, "", ..., AT_EMPTY_PATH)`, which
-/// 6.10 allows without `CAP_DAC_READ_SEARCH`: one system call fewer than a
-/// named temporary file (no temporary name to remove). Older kernels use
-/// glibc's way, a temporary `sem.XXXXXX` file `link`ed to the name and then
-/// removed, even where `O_TMPFILE` would work: before 6.0 an `O_TMPFILE` file
-/// on a tmpfs without POSIX ACLs ignored the umask, which would give a
-/// semaphore wider permissions than glibc's.
+/// 6.10 allows without `CAP_DAC_READ_SEARCH`: no temporary name ever shows
+/// in the directory. Older kernels use a temporary `sem.XXXXXX` file, as
+/// glibc does, moved to the name with `renameat2(RENAME_NOREPLACE)` (glibc
+/// links it and removes the temporary name), even where `O_TMPFILE` would
+/// work: before 6.0 an `O_TMPFILE` file on a tmpfs without POSIX ACLs
+/// ignored the umask, which would give a semaphore wider permissions than
+/// glibc's. Either way the file never has two links.
 pub(crate) fn create(
     dir: &Directory,
     path: &CStr,
@@ -154,8 +157,11 @@ fn create_unnamed(dir: &Directory, path: &CStr, image: &[u8], mode: Mode) -> Unn
     }
 }
 
-/// glibc's way of [`create`]: a named temporary file, then `link` (or
-/// `rename`), then the temporary name is removed.
+/// glibc's way of [`create`], nearly: a named temporary file, then moved to
+/// the name ([`name_lock::publish_noreplace`](super::name_lock::publish_noreplace),
+/// where glibc links it and removes the temporary name; or, for
+/// [`Publish::Replace`], [`name_lock::replace`](super::name_lock::replace)).
+/// The temporary name is removed if publishing fails.
 fn create_named(
     dir: &Directory,
     path: &CStr,
@@ -168,12 +174,13 @@ fn create_named(
     drop(fd);
     let published = result.and_then(|mapping| {
         match publish {
-            Publish::Link => fs::link(tmp.as_c_str(), path).map_err(Error::from_errno)?,
-            Publish::Replace => fs::rename(tmp.as_c_str(), path).map_err(Error::from_errno)?,
+            Publish::Link => super::name_lock::publish_noreplace(tmp.as_c_str(), path)
+                .map_err(Error::from_errno)?,
+            Publish::Replace => super::name_lock::replace(tmp.as_c_str(), path)?,
         }
         Ok(mapping)
     });
-    if !(publish == Publish::Replace && published.is_ok()) {
+    if published.is_err() {
         let _ = fs::unlink(tmp.as_c_str());
     }
     published
@@ -213,7 +220,7 @@ fn write_image(fd: impl AsFd, image: &[u8]) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::file::unlink_own::is_at;
+    use crate::file::name_lock::is_at;
     use crate::name::Name;
     use crate::test_dir::TestDir;
     use crate::FileId;
@@ -241,7 +248,7 @@ mod tests {
             "no more than the mode asked"
         );
         // The mapping is the file: a token taken through it shows on disk.
-        assert!(mapping.sem().try_acquire().unwrap());
+        assert!(mapping.sem().take_now());
         let on_disk = std::fs::read(std::format!("{}/sem.x", dir.0)).unwrap();
         assert_eq!(on_disk, RawSemaphore::new(6).unwrap().to_bytes());
 

@@ -5,14 +5,16 @@
 //! is in `list.rs`.
 
 use core::ffi::CStr;
+use core::fmt;
 
 use rustix::fd::{AsFd, BorrowedFd};
 use rustix::fs::{self, AtFlags, FileType, Mode, OFlags};
 use rustix::io::{self as rio, Errno};
 
-use crate::raw::FUTEX_SHARED;
+use crate::file::format::{self, SizeClass, HEADER_LEN, OTHER_LAYOUT};
+use crate::raw::{Layout, RawSemaphore};
 use crate::robust::record::{HeaderState, HEADER_OFFSET};
-use crate::{Error, FileId, Layout, Operation, RawSemaphore, ROBUST_FILE_LEN, VALUE_MAX};
+use crate::{Error, FileId, Operation, ROBUST_FILE_LEN};
 
 /// The kind of file at a semaphore's path.
 ///
@@ -96,15 +98,26 @@ pub enum Status {
     Valid,
     /// Not a regular file (see [`SemaphoreInfo::kind`]).
     NotRegularFile,
-    /// A regular file whose size is neither of those: a file made
-    /// by a process of the other word size, a temporary file being written,
-    /// or something else entirely. Opening it would fail (glibc would map
-    /// it, and raise `SIGBUS` on a file that is too short).
+    /// A regular file whose size is neither [`RawSemaphore::SIZE`], nor a
+    /// robust semaphore's [`ROBUST_FILE_LEN`], nor that of a semaphore of
+    /// the other layout ([`Status::OtherLayout`]): a temporary file being
+    /// written, or something else entirely. Opening it would fail (glibc
+    /// would map it, and raise `SIGBUS` on a file that is too short).
     WrongSize,
     /// The right size, but the `private` field is not 128, the value is
-    /// above [`VALUE_MAX`], or a robust semaphore's record header is not
-    /// one this crate writes: not something glibc or this crate wrote.
+    /// above [`VALUE_MAX`](crate::VALUE_MAX), or a robust semaphore's record
+    /// header is not one this crate writes: not something glibc or this
+    /// crate wrote.
     BadHeader,
+    /// A semaphore in glibc's other layout (given), made by a process of the
+    /// other word size: a 16-byte file seen from a 64-bit process
+    /// ([`Layout::Narrow`]), a 32-byte one seen from a 32-bit process
+    /// ([`Layout::Wide`]), with a sound header in that layout. Its value and
+    /// waiters are decoded from that layout, read-only: opening it fails
+    /// (with [`ErrorKind::InvalidObject`](crate::ErrorKind::InvalidObject),
+    /// "made by a 32-bit process"), as 32-bit and 64-bit glibc processes
+    /// cannot share a semaphore either.
+    OtherLayout(Layout),
     /// The file could not be opened or read (most often: no read
     /// permission); its value is unknown.
     Unreadable(Error),
@@ -112,7 +125,7 @@ pub enum Status {
 
 impl Status {
     /// A short lower-case word for the status: `"ok"`, `"not-regular-file"`,
-    /// `"wrong-size"`, `"bad-header"` or `"unreadable"`.
+    /// `"wrong-size"`, `"bad-header"`, `"other-layout"` or `"unreadable"`.
     ///
     /// ```
     /// use named_semaphores::{inspect, NamedSemaphore};
@@ -129,6 +142,7 @@ impl Status {
             Status::NotRegularFile => "not-regular-file",
             Status::WrongSize => "wrong-size",
             Status::BadHeader => "bad-header",
+            Status::OtherLayout(_) => "other-layout",
             Status::Unreadable(_) => "unreadable",
         }
     }
@@ -155,7 +169,7 @@ impl Status {
 /// them at any time. The waiter count is approximate by nature: a waiter
 /// killed while blocked stays counted (see
 /// [`RawSemaphore::waiters`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SemaphoreInfo {
     /// The number of tokens, if the file could be read and decoded.
@@ -192,6 +206,25 @@ pub struct SemaphoreInfo {
     pub temporary: bool,
 }
 
+/// Every field, the mode in octal (`mode: 0o600`).
+impl fmt::Debug for SemaphoreInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SemaphoreInfo")
+            .field("value", &self.value)
+            .field("waiters", &self.waiters)
+            .field("uid", &self.uid)
+            .field("gid", &self.gid)
+            .field("mode", &format_args!("{:#o}", self.mode))
+            .field("kind", &self.kind)
+            .field("size", &self.size)
+            .field("links", &self.links)
+            .field("file_id", &self.file_id)
+            .field("status", &self.status)
+            .field("temporary", &self.temporary)
+            .finish()
+    }
+}
+
 /// Reads the metadata and, for a regular file of the right size, the value
 /// of `file` in `dir`. `Ok(None)` if the file no longer exists.
 pub(super) fn inspect_file(
@@ -205,7 +238,7 @@ pub(super) fn inspect_file(
         Err(e) => return Err(Error::from_errno(e)),
     };
     let mut info = info_from_stat(&st, name);
-    if info.status != Status::Valid {
+    if readable_layout(&info).is_none() {
         return Ok(Some(info));
     }
     // O_NONBLOCK: should a FIFO replace the file since the stat, the open
@@ -222,10 +255,10 @@ pub(super) fn inspect_file(
     // What was opened is what counts: it may have been replaced since.
     let st = fs::fstat(&fd).map_err(Error::from_errno)?;
     info = info_from_stat(&st, name);
-    if info.status != Status::Valid {
+    let Some(layout) = readable_layout(&info) else {
         return Ok(Some(info));
-    }
-    let mut bytes = [0u8; RawSemaphore::SIZE];
+    };
+    let mut bytes = [0u8; HEADER_LEN];
     let mut header = [0u8; 12];
     let read = read_exact_at(&fd, &mut bytes, 0).and_then(|whole| {
         if whole && info.size == ROBUST_FILE_LEN as u64 {
@@ -246,19 +279,38 @@ pub(super) fn inspect_file(
             return Ok(Some(info));
         }
     }
-    let image = decode(&bytes);
-    info.value = Some(image.value);
-    info.waiters = Some(image.waiters);
+    let image = format::decode(&bytes, layout);
     let record = if info.size == ROBUST_FILE_LEN as u64 {
         HeaderState::of_bytes(&header)
     } else {
         HeaderState::Empty
     };
-    info.robust = matches!(record, HeaderState::Robust(_));
-    if image.private != FUTEX_SHARED || image.value > VALUE_MAX || record == HeaderState::Corrupt {
-        info.status = Status::BadHeader;
+    if info.status == Status::Valid {
+        info.value = Some(image.value);
+        info.waiters = Some(image.waiters);
+        info.robust = matches!(record, HeaderState::Robust(_));
+        if !image.is_sound() || record == HeaderState::Corrupt {
+            info.status = Status::BadHeader;
+        }
+    } else if image.is_sound() {
+        // The other layout's semaphore, decoded read-only.
+        info.value = Some(image.value);
+        info.waiters = Some(image.waiters);
+    } else {
+        // Only its size is that of a semaphore.
+        info.status = Status::WrongSize;
     }
     Ok(Some(info))
+}
+
+/// The layout to decode a file in, for a file whose size says it may hold
+/// a `sem_t` image (see [`info_from_stat`]); `None` for any other.
+fn readable_layout(info: &SemaphoreInfo) -> Option<Layout> {
+    match info.status {
+        Status::Valid => Some(RawSemaphore::LAYOUT),
+        Status::OtherLayout(layout) => Some(layout),
+        _ => None,
+    }
 }
 
 /// Fills `buf` from `offset`; `Ok(false)` if the file is shorter.
@@ -280,12 +332,15 @@ pub(super) fn info_from_stat(st: &fs::Stat, name: &[u8]) -> SemaphoreInfo {
     let kind = FileKind::from_mode(st.st_mode as u32);
     let size = st.st_size as u64;
     let links = st.st_nlink as u64;
+    // Provisional for the sizes of a semaphore: the header decides.
     let status = if kind != FileKind::Regular {
         Status::NotRegularFile
-    } else if size != RawSemaphore::SIZE as u64 && size != ROBUST_FILE_LEN as u64 {
-        Status::WrongSize
     } else {
-        Status::Valid
+        match format::classify_size(size) {
+            SizeClass::Native | SizeClass::Robust => Status::Valid,
+            SizeClass::OtherLayout => Status::OtherLayout(OTHER_LAYOUT),
+            SizeClass::Wrong => Status::WrongSize,
+        }
     };
     SemaphoreInfo {
         value: None,
@@ -316,73 +371,50 @@ fn looks_temporary(name: &[u8]) -> bool {
         && !name.iter().all(u8::is_ascii_digit)
 }
 
-/// The fields of a `sem_t` image, decoded with this target's layout.
-#[derive(Debug, PartialEq, Eq)]
-pub(super) struct Decoded {
-    pub(super) value: u32,
-    pub(super) waiters: u32,
-    pub(super) private: i32,
-}
-
-/// Decodes the bytes of a semaphore file (see `raw/wide.rs` and
-/// `raw/narrow.rs` for the layouts).
-pub(super) fn decode(bytes: &[u8; RawSemaphore::SIZE]) -> Decoded {
-    let word = |at: usize| [bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]];
-    match RawSemaphore::LAYOUT {
-        Layout::Wide => {
-            let mut data = [0u8; 8];
-            data.copy_from_slice(&bytes[0..8]);
-            let data = u64::from_ne_bytes(data);
-            Decoded {
-                value: data as u32,
-                waiters: (data >> 32) as u32,
-                private: i32::from_ne_bytes(word(RawSemaphore::PRIVATE_OFFSET)),
-            }
-        }
-        Layout::Narrow => Decoded {
-            value: u32::from_ne_bytes(word(0)) >> 1,
-            waiters: u32::from_ne_bytes(word(12)),
-            private: i32::from_ne_bytes(word(RawSemaphore::PRIVATE_OFFSET)),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn decode_matches_the_image() {
-        let sem = RawSemaphore::new(5).unwrap();
-        assert!(sem.try_acquire().unwrap());
-        let d = decode(&sem.to_bytes());
-        assert_eq!(
-            d,
-            Decoded {
-                value: 4,
-                waiters: 0,
-                private: 128
-            }
-        );
-    }
+    fn other_layout_semaphores_are_listed_read_only_with_their_value() {
+        use crate::file::format::{image, OTHER_SIZE};
+        use std::vec::Vec;
 
-    #[test]
-    fn decode_glibc_bytes_with_a_waiter() {
-        // Byte images seen from glibc with one blocked waiter and value 0.
-        let mut bytes = [0u8; RawSemaphore::SIZE];
-        match RawSemaphore::LAYOUT {
-            Layout::Wide => {
-                bytes[0..8].copy_from_slice(&(1u64 << 32).to_ne_bytes());
-                bytes[8..12].copy_from_slice(&128i32.to_ne_bytes());
-            }
-            Layout::Narrow => {
-                bytes[0..4].copy_from_slice(&1u32.to_ne_bytes());
-                bytes[4..8].copy_from_slice(&128i32.to_ne_bytes());
-                bytes[12..16].copy_from_slice(&1u32.to_ne_bytes());
-            }
+        let dir = crate::test_dir::TestDir::new("other-layout");
+        let path = |name: &str| std::format!("{}/sem.{name}", dir.0);
+        let mut old = image(OTHER_LAYOUT, 3, 1).to_vec();
+        old.resize(OTHER_SIZE, 0);
+        std::fs::write(path("old"), &old).unwrap();
+        // The other layout's size, but not its header.
+        std::fs::write(path("odd"), std::vec![0xff; OTHER_SIZE]).unwrap();
+
+        let info = crate::inspect_in(&dir.0, "old").unwrap();
+        assert_eq!(info.status, Status::OtherLayout(OTHER_LAYOUT));
+        assert_eq!(
+            (info.value, info.waiters, info.size),
+            (Some(3), Some(1), OTHER_SIZE as u64)
+        );
+        assert_eq!(info.status.as_str(), "other-layout");
+        assert!(!info.status.is_valid());
+        let odd = crate::inspect_in(&dir.0, "odd").unwrap();
+        assert_eq!((odd.status, odd.value), (Status::WrongSize, None));
+
+        // The listing says the same.
+        let mut buf = [core::mem::MaybeUninit::uninit(); crate::LIST_BUFFER_LEN];
+        let mut listing = crate::list_in(&dir.0, &mut buf).unwrap();
+        let mut seen = Vec::new();
+        while let Some(entry) = listing.next() {
+            let entry = entry.unwrap();
+            seen.push((entry.name.to_vec(), entry.info.status, entry.info.value));
         }
-        let d = decode(&bytes);
-        assert_eq!((d.value, d.waiters, d.private), (0, 1, 128));
+        seen.sort_by(|a, b| a.0.cmp(&b.0));
+        let want = [
+            (b"/odd".to_vec(), Status::WrongSize, None),
+            (b"/old".to_vec(), Status::OtherLayout(OTHER_LAYOUT), Some(3)),
+        ];
+        assert_eq!(seen, want);
+        // Reading changed nothing.
+        assert_eq!(std::fs::read(path("old")).unwrap(), old);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! whole directory.
 
 use super::{list_in, Entry, SemaphoreInfo, LIST_BUFFER_LEN};
+use crate::name::Quoted;
 use crate::{Error, DEFAULT_DIRECTORY};
 
 impl Entry<'_> {
@@ -25,7 +26,7 @@ impl Entry<'_> {
     ///         kept.push(entry?.into_owned());
     ///     }
     /// } // the buffer is gone; the owned entries remain
-    /// assert!(kept.iter().any(|e| e.name == name.as_bytes()));
+    /// assert!(kept.iter().any(|e| e.name == format!("/{name}").as_bytes()));
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
     #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
@@ -47,19 +48,29 @@ impl From<Entry<'_>> for OwnedEntry {
 
 /// An [`Entry`] that owns its name, as returned by [`list_all`].
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct OwnedEntry {
-    /// The semaphore's name, without the `sem.` prefix or a leading slash.
-    /// Not necessarily UTF-8.
+    /// The semaphore's name in its canonical form, `/NAME`, as
+    /// [`Entry::name`] has it. Not necessarily UTF-8.
     pub name: alloc::vec::Vec<u8>,
     /// What the file holds.
     pub info: SemaphoreInfo,
 }
 
+/// As [`Entry`]'s: the name as text, and the info.
+impl core::fmt::Debug for OwnedEntry {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("OwnedEntry")
+            .field("name", &Quoted(&self.name))
+            .field("info", &self.info)
+            .finish()
+    }
+}
+
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 impl OwnedEntry {
-    /// The name as a `&str`, if it is UTF-8.
+    /// The name as a `&str` (`"/jobs"`), if it is UTF-8.
     ///
     /// ```
     /// use named_semaphores::{list_all_in, Existence, NamedSemaphore};
@@ -71,7 +82,7 @@ impl OwnedEntry {
     ///
     /// let mut options = NamedSemaphore::options();
     /// let _sem = options.directory(dir).existence(Existence::CreateNew).open("jobs")?;
-    /// assert_eq!(list_all_in(dir)?[0].name_str(), Some("jobs"));
+    /// assert_eq!(list_all_in(dir)?[0].name_str(), Some("/jobs"));
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
     #[must_use]
@@ -92,7 +103,7 @@ impl OwnedEntry {
 ///
 /// let _sem = NamedSemaphore::create(&name, 1)?;
 /// let all = list_all()?;
-/// assert!(all.iter().any(|e| e.name_str() == Some(&name)));
+/// assert!(all.iter().any(|e| e.name_str() == Some(_sem.name())));
 /// # Ok::<(), named_semaphores::Error>(())
 /// ```
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
@@ -120,7 +131,7 @@ pub fn list_all() -> Result<alloc::vec::Vec<OwnedEntry>, Error> {
 /// let _sem = options.directory(dir).initial_value(3).existence(Existence::CreateNew).open("jobs")?;
 /// let all = list_all_in(dir)?;
 /// assert_eq!(all.len(), 1);
-/// assert_eq!((&all[0].name[..], all[0].info.value), (&b"jobs"[..], Some(3)));
+/// assert_eq!((&all[0].name[..], all[0].info.value), (&b"/jobs"[..], Some(3)));
 /// # Ok::<(), named_semaphores::Error>(())
 /// ```
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]

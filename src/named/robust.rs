@@ -7,11 +7,12 @@ use core::time::Duration;
 
 use rustix::io::Errno;
 
-use crate::futex::{Deadline, WaitMode};
+use crate::futex::{self, Deadline, WaitMode};
+use crate::raw::interruptible_wait;
 use crate::robust::record::{corrupt, HeaderState, Slot, RECORD_LEN};
 use crate::robust::source::Source;
 use crate::robust::{protocol, recover, Holders, Recovery, Registration, Scope};
-use crate::{Error, ErrorKind, NamedSemaphore, Operation, Permit};
+use crate::{Clock, Error, ErrorKind, NamedSemaphore, Operation, Permit};
 
 fn not_robust() -> Error {
     Error::new(ErrorKind::NotRobust, Errno::OPNOTSUPP, "")
@@ -149,8 +150,8 @@ impl NamedSemaphore {
     ///     .initial_value(2)
     ///     .existence(Existence::CreateNew)
     ///     .open(&name)?;
-    /// let _a = sem.access()?;
-    /// let _b = sem.access()?;
+    /// let _a = sem.acquire()?;
+    /// let _b = sem.acquire()?;
     /// let me = sem.holders()?.next().expect("this handle");
     /// assert_eq!((me.tokens, me.liveness), (2, Liveness::Alive));
     /// # Ok::<(), named_semaphores::Error>(())
@@ -195,7 +196,7 @@ impl NamedSemaphore {
     ///     .initial_value(1)
     ///     .existence(Existence::CreateNew)
     ///     .open(&name)?;
-    /// core::mem::forget(sem.access()?); // held and recorded, with no permit
+    /// core::mem::forget(sem.acquire()?); // held and recorded, with no permit
     /// assert_eq!(sem.holders()?.next().unwrap().tokens, 1);
     /// assert!(sem.release_held()?); // the recorded token goes back
     /// assert!(!sem.release_held()?); // none left: a plain release
@@ -210,46 +211,6 @@ impl NamedSemaphore {
         released.map_err(|e| e.on(Operation::Release, self.name_bytes()))
     }
 
-    /// Takes a token for a permit that is not a [`Permit`] (an
-    /// `OwnedPermit`): recorded if this handle is robust. `deadline`
-    /// `None` waits for ever; `Some(None)` only tries.
-    #[cfg(feature = "alloc")]
-    pub(crate) fn take_for_permit(
-        &self,
-        deadline: Option<Option<Duration>>,
-    ) -> Result<bool, Error> {
-        match deadline {
-            None => self.access().map(|p| {
-                core::mem::forget(p);
-                true
-            }),
-            Some(None) => self
-                .try_access()
-                .map(|p| p.map(core::mem::forget).is_some()),
-            Some(Some(timeout)) => self
-                .access_timeout(timeout)
-                .map(|p| p.map(core::mem::forget).is_some()),
-        }
-    }
-
-    /// Gives back a token taken by [`take_for_permit`](Self::take_for_permit).
-    #[cfg(feature = "alloc")]
-    pub(crate) fn give_for_permit(&self) -> Result<(), Error> {
-        match self.robust_slot() {
-            Some(slot) => protocol::give(self.map.sem(), slot),
-            None => self.map.sem().release(),
-        }
-    }
-
-    /// Keeps a token taken by [`take_for_permit`](Self::take_for_permit)
-    /// taken, and no longer recorded (an `OwnedPermit`'s `forget`).
-    #[cfg(feature = "alloc")]
-    pub(crate) fn forget_for_permit(&self) {
-        if let Some(slot) = self.robust_slot() {
-            protocol::forget(slot);
-        }
-    }
-
     /// This handle's slot, if it is robust.
     #[inline]
     pub(crate) fn robust_slot(&self) -> Option<&Slot> {
@@ -262,33 +223,71 @@ impl NamedSemaphore {
     pub(crate) fn permit(&self) -> Permit<'_> {
         let robust = self.robust.as_ref();
         match robust.and_then(|r| self.map.slot_source(r.slot_index())) {
-            Some(source) => Permit::new(source),
-            None => Permit::new(Source::plain(self.map.sem())),
+            Some(source) => Permit::from_source(source),
+            None => Permit::from_source(Source::plain(self.map.sem())),
         }
     }
 
-    /// A robust handle's take: `None` for a plain handle. `recorded` says
-    /// whether the token goes into this handle's slot (a permit) or is
-    /// handed on (a bare acquire).
+    /// Takes a token, sleeping until one comes (a robust handle records it
+    /// in its slot, and checks for dead holders while it waits).
     #[inline]
-    pub(crate) fn robust_take(
+    pub(crate) fn take_token(&self) -> Result<(), Error> {
+        match self.robust_take(None, WaitMode::default()) {
+            Some(taken) => taken.map(|_| ()),
+            None => self.map.sem().take(),
+        }
+    }
+
+    /// Takes a token if one is available now (recorded by a robust handle).
+    #[inline]
+    pub(crate) fn take_token_now(&self) -> bool {
+        match self.robust_slot() {
+            Some(slot) => protocol::take_once(self.map.sem(), slot),
+            None => self.map.sem().take_now(),
+        }
+    }
+
+    /// Takes a token, waiting at most `timeout`: whether one came.
+    pub(crate) fn take_token_timeout(&self, timeout: Duration) -> Result<bool, Error> {
+        if self.robust.is_some() {
+            if timeout.is_zero() {
+                return Ok(self.take_token_now());
+            }
+            let deadline = futex::deadline_after(timeout);
+            if let Some(taken) = self.robust_take(deadline.as_ref(), WaitMode::default()) {
+                return taken;
+            }
+        }
+        self.map.sem().take_timeout(timeout)
+    }
+
+    /// Takes a token with `sem_clockwait`'s semantics: whether one came.
+    pub(crate) fn take_token_interruptible(
+        &self,
+        deadline: Option<(Clock, Duration)>,
+    ) -> Result<bool, Error> {
+        let (at, mode) = interruptible_wait(deadline);
+        match self.robust_take(at.as_ref(), mode) {
+            Some(taken) => taken,
+            None => self.map.sem().take_interruptible(deadline),
+        }
+    }
+
+    /// A robust handle's take, recorded in its slot: `None` for a plain
+    /// handle.
+    #[inline]
+    fn robust_take(
         &self,
         deadline: Option<&Deadline>,
         mode: WaitMode,
-        recorded: bool,
     ) -> Option<Result<bool, Error>> {
         let registration = self.robust.as_ref()?;
         let record = self.map.record()?;
         let sem = self.map.sem();
         // The uncontended path, inline; the wait and its checks are not.
-        let taken = if recorded {
-            protocol::take_once(sem, registration.slot(record))
-        } else {
-            sem.take_now()
-        };
-        if taken {
+        if protocol::take_once(sem, registration.slot(record)) {
             return Some(Ok(true));
         }
-        Some(registration.take(sem, record, &self.dir, deadline, mode, recorded))
+        Some(registration.take(sem, record, &self.dir, deadline, mode))
     }
 }

@@ -1,16 +1,21 @@
-//! The token operations of a [`NamedSemaphore`]: acquire, release, permits,
-//! value. Each is the [`RawSemaphore`](crate::RawSemaphore) operation on the
+//! The token operations of a [`NamedSemaphore`]: the acquires (each returns
+//! a [`Permit`]), release, value. Each is the [`RawSemaphore`](crate::RawSemaphore) operation on the
 //! mapped file, with the semaphore's name added to its errors.
 
 use core::time::Duration;
 
-use crate::futex::{self, WaitMode};
-use crate::robust::protocol;
-use crate::{Error, NamedSemaphore, Permit};
+use crate::{Clock, Error, NamedSemaphore, Permit};
 
 impl NamedSemaphore {
-    /// Takes a token, sleeping until one is available (`sem_wait`). Signals
-    /// do not interrupt it.
+    /// Takes a token, sleeping until one is available (`sem_wait`), and
+    /// returns the [`Permit`] that gives it back when dropped: Python's
+    /// `with sem:` is `let _permit = sem.acquire()?;`, and a bare
+    /// `sem_wait` (Python's `acquire()`) is `sem.acquire()?.forget()`.
+    /// Signals do not interrupt it.
+    ///
+    /// Waiters are not served in order: a process that releases a token and
+    /// asks again at once may take it back before a sleeping waiter wakes, as
+    /// with glibc (`docs/design.md`, "Fairness").
     ///
     /// # Errors
     ///
@@ -22,24 +27,23 @@ impl NamedSemaphore {
     /// use named_semaphores::NamedSemaphore;
     /// # let name = format!("doc-acquire-{}", std::process::id());
     ///
-    /// let sem = NamedSemaphore::create(&name, 0)?;
-    /// std::thread::scope(|s| {
-    ///     s.spawn(|| sem.release());
-    ///     sem.acquire() // sleeps until the other thread releases
-    /// })?;
-    /// assert_eq!(sem.value(), 0);
+    /// let sem = NamedSemaphore::create(&name, 1)?;
+    /// {
+    ///     let _permit = sem.acquire()?; // sleeps while the token is held
+    ///     assert_eq!(sem.value(), 0);
+    /// } // given back here
+    /// assert_eq!(sem.value(), 1);
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
     #[inline]
-    pub fn acquire(&self) -> Result<(), Error> {
-        if let Some(taken) = self.robust_take(None, WaitMode::default(), false) {
-            return taken.map(|_| ()).map_err(self.failed());
-        }
-        self.as_raw().acquire().map_err(self.failed())
+    #[must_use = "the token is given back when the permit is dropped: bind it (`let _permit = ...`) to hold the token, or call `.forget()` to keep it taken"]
+    pub fn acquire(&self) -> Result<Permit<'_>, Error> {
+        self.take_token().map_err(self.failed())?;
+        Ok(self.permit())
     }
 
-    /// Takes a token if one is available now (`sem_trywait`): `Ok(false)`
-    /// if none is.
+    /// Takes a token if one is available now (`sem_trywait`): a [`Permit`],
+    /// or `None` if none is.
     ///
     /// # Errors
     ///
@@ -50,18 +54,20 @@ impl NamedSemaphore {
     /// # let name = format!("doc-try-acquire-{}", std::process::id());
     ///
     /// let sem = NamedSemaphore::create(&name, 1)?;
-    /// assert!(sem.try_acquire()?);
-    /// assert!(!sem.try_acquire()?);
+    /// let first = sem.try_acquire()?;
+    /// assert!(first.is_some());
+    /// assert!(sem.try_acquire()?.is_none());
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
     #[inline]
-    pub fn try_acquire(&self) -> Result<bool, Error> {
-        self.as_raw().try_acquire().map_err(self.failed())
+    #[must_use = "the token is given back when the permit is dropped: bind it (`if let Some(_permit) = ...`) to hold the token, or call `.forget()` to keep it taken"]
+    pub fn try_acquire(&self) -> Result<Option<Permit<'_>>, Error> {
+        Ok(self.take_token_now().then(|| self.permit()))
     }
 
-    /// Takes a token, waiting at most `timeout`; `Ok(false)` if none came.
-    /// The deadline is on `CLOCK_MONOTONIC` and computed once, so signals
-    /// and clock changes never extend the wait. A zero timeout is
+    /// Takes a token, waiting at most `timeout`: a [`Permit`], or `None` if
+    /// none came. The deadline is on `CLOCK_MONOTONIC` and computed once, so
+    /// signals and clock changes never extend the wait. A zero timeout is
     /// [`try_acquire`](Self::try_acquire).
     ///
     /// # Errors
@@ -74,20 +80,49 @@ impl NamedSemaphore {
     /// # let name = format!("doc-timeout-{}", std::process::id());
     ///
     /// let sem = NamedSemaphore::create(&name, 1)?;
-    /// assert!(sem.acquire_timeout(Duration::from_millis(10))?);
-    /// assert!(!sem.acquire_timeout(Duration::from_millis(10))?); // timed out
+    /// let first = sem.acquire_timeout(Duration::from_millis(10))?;
+    /// assert!(first.is_some());
+    /// assert!(sem.acquire_timeout(Duration::from_millis(10))?.is_none()); // timed out
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
-    pub fn acquire_timeout(&self, timeout: Duration) -> Result<bool, Error> {
-        if !timeout.is_zero() {
-            let deadline = futex::deadline_after(timeout);
-            if let Some(taken) = self.robust_take(deadline.as_ref(), WaitMode::default(), false) {
-                return taken.map_err(self.failed());
-            }
-        }
-        self.as_raw()
-            .acquire_timeout(timeout)
-            .map_err(self.failed())
+    #[must_use = "the token is given back when the permit is dropped: bind it (`if let Some(_permit) = ...`) to hold the token, or call `.forget()` to keep it taken"]
+    pub fn acquire_timeout(&self, timeout: Duration) -> Result<Option<Permit<'_>>, Error> {
+        let taken = self.take_token_timeout(timeout).map_err(self.failed())?;
+        Ok(taken.then(|| self.permit()))
+    }
+
+    /// Takes a token as C's `sem_clockwait` does: until a token comes, an
+    /// absolute `deadline` on a [`Clock`] passes (`None`: no limit), or a
+    /// signal handler runs in this thread. See
+    /// [`RawSemaphore::acquire_interruptible`](crate::RawSemaphore::acquire_interruptible).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Os`](crate::ErrorKind::Os) with errno `EINTR` (4) when a
+    /// signal handler interrupted the wait; otherwise as for
+    /// [`acquire`](Self::acquire).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use named_semaphores::{Clock, NamedSemaphore};
+    /// # let name = format!("doc-interruptible-{}", std::process::id());
+    ///
+    /// let sem = NamedSemaphore::create(&name, 1)?;
+    /// let past = Some((Clock::Monotonic, Duration::ZERO)); // takes only a free token
+    /// let permit = sem.acquire_interruptible(past)?;
+    /// assert!(permit.is_some());
+    /// assert!(sem.acquire_interruptible(past)?.is_none());
+    /// # Ok::<(), named_semaphores::Error>(())
+    /// ```
+    #[must_use = "the token is given back when the permit is dropped: bind it (`if let Some(_permit) = ...`) to hold the token, or call `.forget()` to keep it taken"]
+    pub fn acquire_interruptible(
+        &self,
+        deadline: Option<(Clock, Duration)>,
+    ) -> Result<Option<Permit<'_>>, Error> {
+        let taken = self
+            .take_token_interruptible(deadline)
+            .map_err(self.failed())?;
+        Ok(taken.then(|| self.permit()))
     }
 
     /// Gives back a token (`sem_post`), waking one waiter if any sleeps.
@@ -135,83 +170,6 @@ impl NamedSemaphore {
         self.as_raw().release_n(n).map_err(self.failed())
     }
 
-    /// Acquires a token and returns a [`Permit`] that gives it back when
-    /// dropped: Python's `with sem:`.
-    ///
-    /// # Errors
-    ///
-    /// As for [`acquire`](Self::acquire).
-    ///
-    /// ```
-    /// use named_semaphores::NamedSemaphore;
-    /// # let name = format!("doc-access-{}", std::process::id());
-    ///
-    /// let sem = NamedSemaphore::create(&name, 1)?;
-    /// {
-    ///     let _permit = sem.access()?;
-    ///     assert_eq!(sem.value(), 0);
-    /// }
-    /// assert_eq!(sem.value(), 1);
-    /// # Ok::<(), named_semaphores::Error>(())
-    /// ```
-    pub fn access(&self) -> Result<Permit<'_>, Error> {
-        if let Some(taken) = self.robust_take(None, WaitMode::default(), true) {
-            return taken.map(|_| self.permit()).map_err(self.failed());
-        }
-        self.as_raw().access().map_err(self.failed())
-    }
-
-    /// A [`Permit`] if a token is available now, `None` otherwise.
-    ///
-    /// # Errors
-    ///
-    /// As for [`try_acquire`](Self::try_acquire).
-    ///
-    /// ```
-    /// use named_semaphores::NamedSemaphore;
-    /// # let name = format!("doc-try-access-{}", std::process::id());
-    ///
-    /// let sem = NamedSemaphore::create(&name, 1)?;
-    /// let first = sem.try_access()?;
-    /// assert!(first.is_some());
-    /// assert!(sem.try_access()?.is_none());
-    /// # Ok::<(), named_semaphores::Error>(())
-    /// ```
-    pub fn try_access(&self) -> Result<Option<Permit<'_>>, Error> {
-        if let Some(slot) = self.robust_slot() {
-            return Ok(protocol::take_once(self.as_raw(), slot).then(|| self.permit()));
-        }
-        self.as_raw().try_access().map_err(self.failed())
-    }
-
-    /// A [`Permit`] if a token comes within `timeout`, `None` otherwise.
-    ///
-    /// # Errors
-    ///
-    /// As for [`acquire_timeout`](Self::acquire_timeout).
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use named_semaphores::NamedSemaphore;
-    /// # let name = format!("doc-access-timeout-{}", std::process::id());
-    ///
-    /// let sem = NamedSemaphore::create(&name, 0)?;
-    /// assert!(sem.access_timeout(Duration::from_millis(5))?.is_none());
-    /// # Ok::<(), named_semaphores::Error>(())
-    /// ```
-    pub fn access_timeout(&self, timeout: Duration) -> Result<Option<Permit<'_>>, Error> {
-        if self.is_robust() {
-            if timeout.is_zero() {
-                return self.try_access();
-            }
-            let deadline = futex::deadline_after(timeout);
-            if let Some(taken) = self.robust_take(deadline.as_ref(), WaitMode::default(), true) {
-                return Ok(taken.map_err(self.failed())?.then(|| self.permit()));
-            }
-        }
-        self.as_raw().access_timeout(timeout).map_err(self.failed())
-    }
-
     /// The current value (`sem_getvalue`): a snapshot, since other threads
     /// and processes may change it at any moment.
     ///
@@ -240,7 +198,7 @@ impl NamedSemaphore {
     /// let sem = NamedSemaphore::create(&name, 0)?;
     /// assert_eq!(sem.waiters(), 0);
     /// std::thread::scope(|s| {
-    ///     s.spawn(|| sem.acquire());
+    ///     s.spawn(|| sem.acquire().map(|p| p.forget()));
     ///     while sem.waiters() == 0 {
     ///         std::thread::sleep(Duration::from_millis(1));
     ///     }

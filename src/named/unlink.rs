@@ -8,6 +8,10 @@ use crate::{Error, Operation};
 /// Removes the semaphore `name` from `/dev/shm` (`sem_unlink`).
 ///
 /// Processes that have it open keep using it; the name is free for a new one.
+/// The file at the name is locked (`flock`) and checked to be still there
+/// before it is unlinked, so that an owner's drop in progress never removes
+/// a semaphore created after this unlink; a lock held elsewhere delays the
+/// unlink by 100 ms at most (see [who owns the name](crate#who-owns-the-name)).
 ///
 /// # Errors
 ///
@@ -43,5 +47,6 @@ fn unlink_bytes(directory: &str, name: &[u8]) -> Result<(), Error> {
     let fail = |e: Error, name: &[u8]| e.on(Operation::Unlink, name);
     let parsed = Name::parse(name).map_err(|e| fail(e, name))?;
     let dir = Directory::parse(directory).map_err(|e| fail(e, parsed.as_bytes()))?;
-    file::unlink(CPath::semaphore(&dir, &parsed).as_c_str()).map_err(|e| fail(e, parsed.as_bytes()))
+    let path = CPath::semaphore(&dir, &parsed);
+    file::unlink(path.as_c_str()).map_err(|e| fail(e, parsed.as_bytes()))
 }

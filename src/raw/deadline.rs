@@ -4,7 +4,7 @@
 
 use core::time::Duration;
 
-use super::RawSemaphore;
+use super::{Permit, RawSemaphore};
 use crate::futex::{self, WaitMode};
 use crate::Error;
 
@@ -26,12 +26,12 @@ pub enum Clock {
 }
 
 impl RawSemaphore {
-    /// Takes a token, waiting at most `timeout` for one.
+    /// Takes a token, waiting at most `timeout` for one: a [`Permit`], or
+    /// `None` if the deadline passed without a token.
     ///
     /// The deadline is computed once on `CLOCK_MONOTONIC`, so wall-clock
     /// changes, signals and spurious wake-ups never lengthen the wait. A zero
-    /// timeout is [`try_acquire`](Self::try_acquire). Returns `Ok(false)` if
-    /// the deadline passed without a token.
+    /// timeout is [`try_acquire`](Self::try_acquire).
     ///
     /// # Errors
     ///
@@ -44,12 +44,22 @@ impl RawSemaphore {
     /// use named_semaphores::RawSemaphore;
     ///
     /// let sem = RawSemaphore::new(0)?;
-    /// assert!(!sem.acquire_timeout(Duration::from_millis(10))?); // nobody released
+    /// assert!(sem.acquire_timeout(Duration::from_millis(10))?.is_none()); // nobody released
     /// sem.release()?;
-    /// assert!(sem.acquire_timeout(Duration::from_millis(10))?);
+    /// if let Some(_permit) = sem.acquire_timeout(Duration::from_millis(10))? {
+    ///     assert_eq!(sem.value(), 0);
+    /// }
+    /// assert_eq!(sem.value(), 1);
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
-    pub fn acquire_timeout(&self, timeout: Duration) -> Result<bool, Error> {
+    #[must_use = "the token is given back when the permit is dropped: bind it (`if let Some(_permit) = ...`) to hold the token, or call `.forget()` to keep it taken"]
+    pub fn acquire_timeout(&self, timeout: Duration) -> Result<Option<Permit<'_>>, Error> {
+        Ok(self.take_timeout(timeout)?.then(|| Permit::new(self)))
+    }
+
+    /// [`acquire_timeout`](Self::acquire_timeout) without a permit:
+    /// `Ok(true)` with a token.
+    pub(crate) fn take_timeout(&self, timeout: Duration) -> Result<bool, Error> {
         if self.image.try_acquire() {
             return Ok(true);
         }
@@ -69,8 +79,8 @@ impl RawSemaphore {
     /// from that clock's zero (the Unix epoch for [`Clock::Realtime`]). A
     /// deadline already past still takes a token that is available now. A
     /// [`Clock::Realtime`] wait follows changes to the wall clock, as
-    /// `sem_timedwait` does. Returns `Ok(false)` if the deadline passed
-    /// without a token.
+    /// `sem_timedwait` does. Returns a [`Permit`], or `None` if the deadline
+    /// passed without a token.
     ///
     /// Unlike [`acquire`](Self::acquire) and
     /// [`acquire_timeout`](Self::acquire_timeout), which retry after signals,
@@ -93,35 +103,58 @@ impl RawSemaphore {
     /// let sem = RawSemaphore::new(1)?;
     /// // A deadline in the past: takes the available token, then times out.
     /// let past = Some((Clock::Monotonic, Duration::ZERO));
-    /// assert!(sem.acquire_interruptible(past)?);
-    /// assert!(!sem.acquire_interruptible(past)?);
+    /// let permit = sem.acquire_interruptible(past)?;
+    /// assert!(permit.is_some());
+    /// assert!(sem.acquire_interruptible(past)?.is_none());
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
+    #[must_use = "the token is given back when the permit is dropped: bind it (`if let Some(_permit) = ...`) to hold the token, or call `.forget()` to keep it taken"]
     pub fn acquire_interruptible(
+        &self,
+        deadline: Option<(Clock, Duration)>,
+    ) -> Result<Option<Permit<'_>>, Error> {
+        Ok(self
+            .take_interruptible(deadline)?
+            .then(|| Permit::new(self)))
+    }
+
+    /// [`acquire_interruptible`](Self::acquire_interruptible) without a
+    /// permit: `Ok(true)` with a token.
+    pub(crate) fn take_interruptible(
         &self,
         deadline: Option<(Clock, Duration)>,
     ) -> Result<bool, Error> {
         if self.image.try_acquire() {
             return Ok(true);
         }
-        let mut mode = WaitMode {
-            realtime: false,
-            interruptible: true,
-        };
-        let at = match deadline {
-            Some((clock, since_zero)) => {
-                mode.realtime = clock == Clock::Realtime;
-                // A deadline beyond what a timespec holds is no deadline.
-                futex::add(
-                    futex::Deadline {
-                        tv_sec: 0,
-                        tv_nsec: 0,
-                    },
-                    since_zero,
-                )
-            }
-            None => None,
-        };
+        let (at, mode) = interruptible_wait(deadline);
         self.image.acquire_slow(at.as_ref(), mode)
     }
+}
+
+/// The futex deadline and wait mode of `sem_clockwait`'s semantics for
+/// `deadline` (a clock and a time on it, or none): interruptible, on that
+/// clock.
+pub(crate) fn interruptible_wait(
+    deadline: Option<(Clock, Duration)>,
+) -> (Option<futex::Deadline>, WaitMode) {
+    let mut mode = WaitMode {
+        realtime: false,
+        interruptible: true,
+    };
+    let at = match deadline {
+        Some((clock, since_zero)) => {
+            mode.realtime = clock == Clock::Realtime;
+            // A deadline beyond what a timespec holds is no deadline.
+            futex::add(
+                futex::Deadline {
+                    tv_sec: 0,
+                    tv_nsec: 0,
+                },
+                since_zero,
+            )
+        }
+        None => None,
+    };
+    (at, mode)
 }

@@ -65,7 +65,7 @@ impl RawSemaphore {
     ///         unsafe { libc::_exit(code) }
     ///     }
     ///     child => {
-    ///         sem.acquire()?; // sleeps until the child's release
+    ///         sem.acquire()?.forget(); // sleeps until the child's release; keeps the token
     ///         let mut status = 0;
     ///         // SAFETY: `child` is our child process; `status` is writable.
     ///         assert_eq!(unsafe { libc::waitpid(child, &mut status, 0) }, child);
@@ -238,7 +238,7 @@ mod tests {
         let ptr: *mut RawSemaphore = (&mut slot as *mut Slot).cast();
         // SAFETY: `slot` holds a shared image and outlives `sem`.
         let sem = unsafe { RawSemaphore::from_ptr(ptr) }.unwrap();
-        assert!(sem.try_acquire().unwrap());
+        assert!(sem.take_now());
         assert_eq!(sem.value(), 1);
 
         // `sem_init(sem, 0, 2)`: a process-private semaphore, private = 0.

@@ -41,9 +41,9 @@ fn initial_value_range() {
 #[test]
 fn try_acquire_counts_down() {
     let sem = RawSemaphore::new(2).unwrap();
-    assert!(sem.try_acquire().unwrap());
-    assert!(sem.try_acquire().unwrap());
-    assert!(!sem.try_acquire().unwrap());
+    assert!(sem.take_now());
+    assert!(sem.take_now());
+    assert!(!sem.take_now());
     assert_eq!(sem.value(), 0);
 }
 
@@ -73,28 +73,40 @@ fn release_n_zero_is_a_no_op() {
 fn permit_releases_on_drop_and_forget_keeps_token() {
     let sem = RawSemaphore::new(1).unwrap();
     {
-        let _p = sem.access().unwrap();
+        let _p = sem.acquire().unwrap();
         assert_eq!(sem.value(), 0);
-        assert!(sem.try_access().unwrap().is_none());
+        assert!(sem.try_acquire().unwrap().is_none());
     }
     assert_eq!(sem.value(), 1);
-    sem.try_access().unwrap().unwrap().forget();
+    sem.try_acquire().unwrap().unwrap().forget();
     assert_eq!(sem.value(), 0);
+    sem.release().unwrap();
+    let timed = sem.acquire_timeout(Duration::from_millis(1)).unwrap();
+    assert_eq!((timed.is_some(), sem.value()), (true, 0));
+    drop(timed);
+    let past = Some((crate::Clock::Monotonic, Duration::ZERO));
+    let interruptible = sem.acquire_interruptible(past).unwrap();
+    assert_eq!((interruptible.is_some(), sem.value()), (true, 0));
+    drop(interruptible);
+    assert_eq!(sem.value(), 1);
 }
 
 #[test]
 fn zero_timeout_is_try() {
     let sem = RawSemaphore::new(0).unwrap();
-    assert!(!sem.acquire_timeout(Duration::ZERO).unwrap());
+    assert!(!sem.take_timeout(Duration::ZERO).unwrap());
     assert_eq!(sem.waiters(), 0);
     sem.release().unwrap();
-    assert!(sem.acquire_timeout(Duration::ZERO).unwrap());
+    assert!(sem.take_timeout(Duration::ZERO).unwrap());
 }
 
 #[test]
 fn timeout_unregisters_waiter() {
     let sem = RawSemaphore::new(0).unwrap();
-    assert!(!sem.acquire_timeout(Duration::from_millis(5)).unwrap());
+    assert!(sem
+        .acquire_timeout(Duration::from_millis(5))
+        .unwrap()
+        .is_none());
     assert_eq!(sem.waiters(), 0);
     assert_eq!(sem.value(), 0);
 }
@@ -105,7 +117,7 @@ fn blocked_waiters_are_woken_by_release_n() {
     let threads: Vec<_> = (0..4)
         .map(|_| {
             let sem = Arc::clone(&sem);
-            thread::spawn(move || sem.acquire().unwrap())
+            thread::spawn(move || sem.take().unwrap())
         })
         .collect();
     while sem.waiters() < 4 {
@@ -128,7 +140,7 @@ fn mutual_exclusion_across_threads() {
             let (sem, inside) = (Arc::clone(&sem), Arc::clone(&inside));
             thread::spawn(move || {
                 for _ in 0..2000 {
-                    let _p = sem.access().unwrap();
+                    let _p = sem.acquire().unwrap();
                     assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0);
                     inside.fetch_sub(1, Ordering::SeqCst);
                 }

@@ -66,7 +66,7 @@ pub enum Liveness {
 ///     .initial_value(2)
 ///     .existence(Existence::CreateNew)
 ///     .open(&name)?;
-/// let _permit = sem.access()?;
+/// let _permit = sem.acquire()?;
 /// let me = sem.holders()?.next().expect("this handle");
 /// assert_eq!((me.pid, me.tokens, me.pending), (std::process::id(), 1, 0));
 /// assert!(!me.corrupt && me.flags.is_empty());
@@ -119,7 +119,7 @@ pub struct Holder {
 ///     .initial_value(3)
 ///     .existence(Existence::CreateNew)
 ///     .open(&name)?;
-/// let _permit = sem.access()?;
+/// let _permit = sem.acquire()?;
 /// let holders = sem.holders()?;
 /// assert_eq!(holders.limit(), 3);
 /// let me: Vec<_> = holders.collect();

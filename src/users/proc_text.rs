@@ -11,6 +11,14 @@ use crate::FileId;
 /// blocked threads; more are counted.
 pub(super) const MAPPINGS_CHECKED: usize = 8;
 
+/// The longest start of a `maps` line before its path: the address range
+/// (2 x 16 hex digits and a dash), permissions (4), offset (up to 16 hex
+/// digits), device (`major:minor`, up to 3 + 5 hex digits), inode (up to 20
+/// digits), and the spaces between them and after (the kernel pads to
+/// column 73 on 64-bit targets): under 100 bytes, and the buffer that
+/// [`scan_maps`] reads through is never shorter than 1,024.
+const MAPS_FIELDS_MAX: usize = 100;
+
 /// The byte offset of the futex word in glibc's `sem_t`: the value, which
 /// is the low half of the 64-bit `data` field in the wide layout (offset 4
 /// on big-endian targets) and the first word in the narrow one.
@@ -63,14 +71,17 @@ pub(super) fn read_all(fd: &OwnedFd, buf: &mut [u8]) -> Result<usize, Errno> {
 
 /// Streams `maps` through `buf`, counting the mappings of `file` and
 /// keeping the futex addresses of the first ones in `addresses`. A line
-/// longer than `buf` cannot be the semaphore's (its path is short) and is
-/// skipped.
+/// longer than `buf` (a path of up to 4,096 bytes, with each newline in it
+/// shown as the four bytes `\012`) is matched on its start, which holds
+/// every field that identifies the file (at most [`MAPS_FIELDS_MAX`]
+/// bytes), and the rest of it is skipped.
 pub(super) fn scan_maps(
     maps: &OwnedFd,
     buf: &mut [u8],
     file: &FileId,
     addresses: &mut [u64; MAPPINGS_CHECKED],
 ) -> Result<u32, Errno> {
+    debug_assert!(buf.len() >= MAPS_FIELDS_MAX);
     let (mut len, mut skipping, mut count) = (0usize, false, 0u32);
     loop {
         let n = loop {
@@ -100,7 +111,16 @@ pub(super) fn scan_maps(
             return Ok(count);
         }
         if len == buf.len() {
-            // A line longer than the buffer: drop it up to its newline.
+            // A line longer than the buffer: match it on its fields, which
+            // come first, then drop it up to its newline.
+            if !skipping {
+                if let Some(address) = futex_address(&buf[..len], file) {
+                    if let Some(slot) = addresses.get_mut(count as usize) {
+                        *slot = address;
+                    }
+                    count += 1;
+                }
+            }
             len = 0;
             skipping = true;
         }
@@ -189,6 +209,51 @@ mod tests {
             b"garbage",
         ] {
             assert_eq!(futex_address(other, &file()), None, "{other:?}");
+        }
+    }
+
+    /// A `maps` line longer than the buffer is matched on its start: a path
+    /// of 251 newlines, each shown as `\012`, through a buffer of 1,024
+    /// bytes (the shortest `processes_using` reads `maps` through), one of
+    /// 128, and one of [`MAPS_FIELDS_MAX`] with the widest fields there can
+    /// be; the lines after it are still read.
+    #[test]
+    fn a_line_longer_than_the_buffer_is_matched_on_its_start() {
+        use crate::test_dir::TestDir;
+        use rustix::fs::{Mode, OFlags};
+        let dir = TestDir::new("long-maps");
+        let ours = "7f2c8a9e3000-7f2c8a9e4000 rw-s 00000000 00:1a 4242       /dev/shm/sem.";
+        let long = std::format!("{ours}{}\n", "\\012".repeat(251));
+        assert!(long.len() > 1024, "{}", long.len());
+        // The widest fields there can be, for a file on device fff:fffff.
+        let widest = "ffffffffffff0000-ffffffffffff1000 rw-s 0000000000000000 fff:fffff \
+                      18446744073709551615 ";
+        assert!(widest.len() < MAPS_FIELDS_MAX);
+        #[allow(clippy::useless_conversion)] // Dev is not u64 on every target
+        let far = FileId::new(u64::from(rustix::fs::makedev(0xfff, 0xfffff)), u64::MAX);
+        let widest = std::format!("{widest}/dev/shm/sem.{}\n", "\\012".repeat(251));
+        let text = std::format!(
+            "{long}7ffd1000-7ffd2000 r-xp 00000000 00:00 0   [vdso]\n{long}{widest}{ours}x\n"
+        );
+        let path = std::format!("{}/maps", dir.0);
+        std::fs::write(&path, &text).unwrap();
+        for len in [1024, 128, MAPS_FIELDS_MAX] {
+            let scan = |file: &FileId| {
+                let fd = rustix::fs::open(path.as_str(), OFlags::RDONLY, Mode::empty()).unwrap();
+                let mut buf = std::vec![0u8; len];
+                let mut addresses = [0u64; MAPPINGS_CHECKED];
+                (scan_maps(&fd, &mut buf, file, &mut addresses), addresses[0])
+            };
+            assert_eq!(
+                scan(&file()),
+                (Ok(3), 0x7f2c_8a9e_3000 + FUTEX_OFFSET),
+                "{len}"
+            );
+            assert_eq!(
+                scan(&far),
+                (Ok(1), 0xffff_ffff_ffff_0000 + FUTEX_OFFSET),
+                "{len}"
+            );
         }
     }
 

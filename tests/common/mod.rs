@@ -111,6 +111,12 @@ impl Drop for TestDir {
     }
 }
 
+/// Whether an acquire got a token; a token it got stays taken (the permit
+/// is forgotten), as after C's `sem_trywait` or `sem_timedwait`.
+pub fn took(got: Option<named_semaphores::Permit<'_>>) -> bool {
+    got.map(named_semaphores::Permit::forget).is_some()
+}
+
 /// Starts this test binary again, running only its `child` entry point, in
 /// `role` with `args`.
 pub fn spawn(role: &str, args: &[&str]) -> Child {
@@ -204,10 +210,14 @@ pub fn child_main() {
     let code = match role.as_str() {
         "crate-acquire" => {
             let sem = NamedSemaphore::open(&a[0]).expect("open");
-            if sem.acquire_timeout(ms(1)).expect("acquire") {
-                OK
-            } else {
-                TIMED_OUT
+            // A bare `sem_timedwait`: the token stays taken.
+            let got = sem.acquire_timeout(ms(1)).expect("acquire");
+            match got {
+                Some(permit) => {
+                    permit.forget();
+                    OK
+                }
+                None => TIMED_OUT,
             }
         }
         "crate-release" => {
@@ -269,27 +279,7 @@ pub fn child_main() {
             let sem = NamedSemaphore::open_or_create(&a[0], 1).expect("open_or_create");
             println!("RESULT created={}", sem.created());
             gate(&a[1]);
-            sem.acquire().expect("acquire");
-            sem.release().expect("release");
-            OK
-        }
-        // Until `stop` has a token: replace the name (`UnlinkAndCreate`), then
-        // drop the handle, which unlinks it; `started` and `finished` count
-        // the creations, and `busy` is held through each round.
-        "crate-replace-and-drop" => {
-            let sem = |i: usize| NamedSemaphore::open(&a[i]).expect("open counter");
-            let (started, finished, busy, stop) = (sem(1), sem(2), sem(3), sem(4));
-            while stop.value() == 0 {
-                busy.acquire().expect("acquire busy");
-                started.release().expect("count");
-                let sem = NamedSemaphore::options()
-                    .existence(named_semaphores::Existence::UnlinkAndCreate)
-                    .open(&a[0])
-                    .expect("unlink and create");
-                finished.release().expect("count");
-                drop(sem);
-                busy.release().expect("release busy");
-            }
+            drop(sem.acquire().expect("acquire")); // takes it and gives it back
             OK
         }
         // `open_or_create` with value 1, then one `try_acquire`.
@@ -297,10 +287,19 @@ pub fn child_main() {
             let sem = NamedSemaphore::open_or_create(&a[0], 1).expect("open_or_create");
             println!("RESULT created={}", sem.created());
             let got = sem.try_acquire().expect("try_acquire");
-            println!("RESULT token={got}");
-            if got {
-                sem.release().expect("release");
-            }
+            println!("RESULT token={}", got.is_some());
+            drop(got); // gives the token back
+            OK
+        }
+        // Holds `flock(LOCK_EX)` on the file at the path `a[0]` until killed
+        // (at most `a[1]` milliseconds), as a process that keeps the lock on
+        // purpose would.
+        "flock-hold" => {
+            use std::os::fd::AsRawFd;
+            let file = std::fs::File::open(&a[0]).expect("open the file to lock");
+            // SAFETY: a valid descriptor, kept open until the process ends.
+            assert_eq!(unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) }, 0);
+            std::thread::sleep(ms(1));
             OK
         }
         "glibc-wait" => glibc::wait(&a[0], ms(1)),
@@ -316,6 +315,18 @@ pub fn child_main() {
     std::process::exit(code);
 }
 
+/// Whether another open file description holds `flock` on the file at
+/// `path` (tried with `LOCK_NB`, and released at once if it was free).
+pub fn flock_held_elsewhere(path: &std::path::Path) -> bool {
+    use std::os::fd::AsRawFd;
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    // SAFETY: a valid descriptor; the lock goes with it.
+    let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EWOULDBLOCK)
+}
+
 /// Blocks on the gate semaphore `gate` (if named), so that racing children
 /// start together when the parent opens it.
 fn gate(gate: &str) {
@@ -323,7 +334,8 @@ fn gate(gate: &str) {
         NamedSemaphore::open(gate)
             .expect("open gate")
             .acquire()
-            .expect("acquire gate");
+            .expect("acquire gate")
+            .forget(); // the parent opened the gate with one token per child
     }
 }
 
@@ -427,6 +439,28 @@ pub mod glibc {
 
     pub fn value(name: &str) -> i32 {
         let sem = open(name);
+        let mut v = -1;
+        // SAFETY: `sem` came from sem_open; `v` is a valid out-pointer.
+        assert_eq!(unsafe { libc::sem_getvalue(sem, &mut v) }, 0);
+        // SAFETY: `sem` came from sem_open and is not used again.
+        unsafe { libc::sem_close(sem) };
+        v
+    }
+
+    /// `sem_open(name, O_CREAT, 0600, value)` (opens the semaphore at the
+    /// name, or creates one), and the value of what it opened.
+    pub fn open_or_create_value(name: &str, value: u32) -> i32 {
+        // SAFETY: valid C string; O_CREAT takes a mode and a value, passed
+        // with the C default argument promotions.
+        let sem = unsafe {
+            libc::sem_open(
+                c(name).as_ptr(),
+                libc::O_CREAT,
+                0o600 as libc::c_uint,
+                value as libc::c_uint,
+            )
+        };
+        assert_ne!(sem, libc::SEM_FAILED, "glibc sem_open(O_CREAT)");
         let mut v = -1;
         // SAFETY: `sem` came from sem_open; `v` is a valid out-pointer.
         assert_eq!(unsafe { libc::sem_getvalue(sem, &mut v) }, 0);

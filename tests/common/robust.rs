@@ -91,7 +91,7 @@ pub fn open(dir: &str, name: &str) -> NamedSemaphore {
 
 /// Takes a token that the handle records.
 pub fn hold(sem: &NamedSemaphore) -> Permit<'_> {
-    sem.access().expect("acquire")
+    sem.acquire().expect("acquire")
 }
 
 /// Reads slot `index`: (beacon, own lane, shared lane, pid).

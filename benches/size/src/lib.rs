@@ -11,8 +11,12 @@ pub extern "C" fn nsem_demo() -> i32 {
     let Ok(sem) = NamedSemaphore::open_or_create("nsem-size-demo", 1) else {
         return 1;
     };
-    if sem.acquire().is_err() || sem.release().is_err() || sem.unlink().is_err() {
+    let Ok(permit) = sem.acquire() else {
         return 2;
+    };
+    drop(permit); // gives the token back (`sem_post`)
+    if sem.unlink().is_err() {
+        return 3;
     }
     0
 }
