@@ -74,6 +74,7 @@ impl NamedSemaphore {
     /// # Ok::<(), named_semaphores::Error>(())
     /// ```
     #[must_use]
+    #[inline]
     pub fn is_robust(&self) -> bool {
         self.robust.is_some()
     }
@@ -226,6 +227,17 @@ impl NamedSemaphore {
             Some(source) => Permit::from_source(source),
             None => Permit::from_source(Source::plain(self.map.sem())),
         }
+    }
+
+    /// `acquire` past a plain handle's uncontended path: a robust handle's
+    /// (its token recorded in its slot), or a plain handle's wait. Out of
+    /// line, so that a plain handle's uncontended `acquire` stays as small
+    /// as it was.
+    #[inline(never)]
+    pub(crate) fn acquire_rest(&self) -> Result<Permit<'_>, Error> {
+        self.take_token()
+            .map_err(|e| e.on(Operation::Acquire, self.name_bytes()))?;
+        Ok(self.permit())
     }
 
     /// Takes a token, sleeping until one comes (a robust handle records it

@@ -38,8 +38,10 @@ impl NamedSemaphore {
     #[inline]
     #[must_use = "the token is given back when the permit is dropped: bind it (`let _permit = ...`) to hold the token, or call `.forget()` to keep it taken"]
     pub fn acquire(&self) -> Result<Permit<'_>, Error> {
-        self.take_token().map_err(self.failed())?;
-        Ok(self.permit())
+        if !self.is_robust() && self.as_raw().take_now() {
+            return Ok(Permit::new(self.as_raw()));
+        }
+        self.acquire_rest()
     }
 
     /// Takes a token if one is available now (`sem_trywait`): a [`Permit`],
@@ -62,7 +64,10 @@ impl NamedSemaphore {
     #[inline]
     #[must_use = "the token is given back when the permit is dropped: bind it (`if let Some(_permit) = ...`) to hold the token, or call `.forget()` to keep it taken"]
     pub fn try_acquire(&self) -> Result<Option<Permit<'_>>, Error> {
-        Ok(self.take_token_now().then(|| self.permit()))
+        if self.is_robust() {
+            return Ok(self.take_token_now().then(|| self.permit()));
+        }
+        self.as_raw().try_acquire().map_err(self.failed())
     }
 
     /// Takes a token, waiting at most `timeout`: a [`Permit`], or `None` if
