@@ -156,8 +156,13 @@ fn acquire<I: Image>(sem: &I, how: How) -> bool {
 }
 
 /// Runs `f` under loom for every interleaving within the preemption bound,
-/// and prints how many executions that was.
+/// and prints how many executions that was, under the test's name.
 pub(crate) fn check<F: Fn() + Sync + Send + 'static>(f: F) {
+    check_as(std::thread::current().name().unwrap_or("model"), f);
+}
+
+/// [`check`], printing `label` for the scenario.
+pub(crate) fn check_as<F: Fn() + Sync + Send + 'static>(label: &str, f: F) {
     let mut builder = loom::model::Builder::new();
     if builder.preemption_bound.is_none() {
         builder.preemption_bound = Some(DEFAULT_PREEMPTIONS);
@@ -169,8 +174,7 @@ pub(crate) fn check<F: Fn() + Sync + Send + 'static>(f: F) {
         f();
     });
     std::println!(
-        "{}: {} executions, preemption bound {:?}",
-        std::thread::current().name().unwrap_or("model"),
+        "{label}: {} executions, preemption bound {:?}",
         executions.load(std::sync::atomic::Ordering::Relaxed),
         builder.preemption_bound
     );

@@ -26,34 +26,15 @@ use loom::sync::atomic::AtomicBool;
 use loom::sync::Arc;
 use loom::thread;
 
+use crate::model::{self, check_as as check};
 use crate::robust::protocol::{give, give_if_held, take_once};
 use crate::robust::record::{Header, Slot, BUSY, TOKEN};
 use crate::robust::recover::give_back;
 use crate::sync::{arm_crash, Died};
-use crate::{model, RawSemaphore};
-
-/// The preemption bound used when `LOOM_MAX_PREEMPTIONS` is not set.
-const DEFAULT_PREEMPTIONS: usize = 2;
+use crate::RawSemaphore;
 
 /// The most crash points any scenario's dying thread passes.
 const CRASH_POINTS: u32 = 8;
-
-fn check<F: Fn() + Sync + Send + 'static>(name: &str, f: F) {
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(DEFAULT_PREEMPTIONS);
-    }
-    let executions = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = executions.clone();
-    builder.check(move || {
-        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        f();
-    });
-    std::println!(
-        "{name}: {} executions",
-        executions.load(std::sync::atomic::Ordering::Relaxed)
-    );
-}
 
 /// The shared state of one model run: the semaphore, the record's header
 /// and the dying holder's slot, with every atomic made on the main thread.
