@@ -18,9 +18,8 @@ step() { printf '\n==> bench: %s\n' "$*"; }
 step "tools"
 if ! command -v musl-gcc >/dev/null || ! command -v gcc >/dev/null \
     || [ ! -e "$(gcc -print-file-name=libc.a)" ]; then
-    apt-get update
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        musl-tools gcc libc6-dev
+    source ci/apt.sh
+    apt_install musl-tools gcc libc6-dev
 fi
 musl-gcc --version | head -1
 

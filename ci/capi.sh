@@ -86,8 +86,8 @@ for p in "${PACKAGES[@]}"; do
 done
 if ((${#missing[@]})); then
     echo "installing: ${missing[*]}"
-    apt-get -o DPkg::Lock::Timeout=600 update
-    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}"
+    source ci/apt.sh
+    apt_install "${missing[@]}"
 else
     echo "all present: ${PACKAGES[*]}"
 fi

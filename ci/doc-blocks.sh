@@ -31,9 +31,8 @@ fi
 if [ -z "${DOC_BLOCKS_SCRATCH:-}" ]; then
     for tool in python3 unshare; do
         command -v "$tool" >/dev/null || {
-            apt-get -o DPkg::Lock::Timeout=600 update -q
-            DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q \
-                --no-install-recommends python3 util-linux
+            source ci/apt.sh
+            apt_install python3 util-linux
         }
     done
     rm -rf "$LOGS"
@@ -74,6 +73,24 @@ esac
 printf '%s\n' 'APT::Get::Assume-Yes "true";' 'DPkg::Lock::Timeout "600";' 'Acquire::Retries "3";' \
     >"$S/apt.conf"
 export APT_CONFIG=$S/apt.conf DEBIAN_FRONTEND=noninteractive CARGO_TERM_COLOR=never
+# The docs' `apt-get update` goes through ci/apt.sh's retries: a Debian mirror
+# caught mid-sync is not a fault of the text. Every other call is apt-get's.
+mkdir -p "$S/bin"
+{
+    echo '#!/bin/bash'
+    echo "source '$ROOT/ci/apt.sh'"
+    cat <<'WRAP'
+case " $* " in
+*" update "*)
+    APT=(/usr/bin/apt-get)
+    for a; do [ "$a" = update ] || APT+=("$a"); done
+    apt_update ;;
+*) exec /usr/bin/apt-get "$@" ;;
+esac
+WRAP
+} >"$S/bin/apt-get"
+chmod +x "$S/bin/apt-get"
+export PATH=$S/bin:$PATH
 # Where `cargo install` puts programs, on the PATH as rustup sets it up.
 export PATH=${CARGO_HOME:-$HOME/.cargo}/bin:$PATH
 

@@ -20,8 +20,8 @@ VENV="$TARGET_DIR/venv-mapping"
 
 if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
     step "install python3-venv"
-    apt-get update -qq
-    apt-get install -y -qq python3-venv >/dev/null
+    source ci/apt.sh
+    apt_install python3-venv
 fi
 
 if ! "$VENV/bin/python" -c 'import named_semaphores.semaphore' 2>/dev/null; then

@@ -26,9 +26,8 @@ step "tools"
 if [ ! -x "$PY" ] || ! "$PY" -c 'import venv, ensurepip' 2>/dev/null \
     || ! command -v gcc >/dev/null || ! command -v strace >/dev/null \
     || ! command -v unshare >/dev/null; then
-    apt-get update
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        python3 python3-venv python3-dev gcc libc6-dev strace util-linux
+    source ci/apt.sh
+    apt_install python3 python3-venv python3-dev gcc libc6-dev strace util-linux
 fi
 "$PY" --version
 

@@ -38,8 +38,8 @@ export NSEM_STRESS_ITERS NSEM_FUZZ_CASES LOOM_MAX_PREEMPTIONS
 
 step "tools"
 if ! command -v strace >/dev/null; then
-    apt-get update
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends strace
+    source ci/apt.sh
+    apt_install strace
 fi
 strace -V | head -1
 

@@ -29,7 +29,6 @@ install_packages() {
             case "$p" in +*) archs+=("${p#+}") ;; *) pkgs+=("$p") ;; esac
         done
     done
-    local apt=(apt-get -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3)
     for p in "${archs[@]}"; do
         dpkg --print-foreign-architectures | grep -qx "$p" || {
             step "dpkg --add-architecture $p"
@@ -39,13 +38,13 @@ install_packages() {
     # shellcheck disable=SC2207
     pkgs=($(printf '%s\n' "${pkgs[@]}" | sort -u))
     step "apt-get install ${pkgs[*]}"
-    "${apt[@]}" update -q
-    DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -q --no-install-recommends "${pkgs[@]}"
+    apt_install "${pkgs[@]}"
     "$RUSTC" --version
     cargo --version
 }
 
 source "$ROOT/ci/binfmt.sh"
+source "$ROOT/ci/apt.sh"
 
 # `emulate TARGET QEMU_ARCH SYSROOT`: cargo runs TARGET's binaries through
 # qemu-user, and so does the kernel for the child processes they start; a
