@@ -183,7 +183,6 @@ fn parse(s: &[u8], radix: u32) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::format;
 
     #[allow(clippy::useless_conversion)] // Dev is not u64 on every target
     fn file() -> FileId {
@@ -262,17 +261,17 @@ mod tests {
     fn syscall_lines_show_futex_waits() {
         let nr = FUTEX_CALLS[0];
         let at = |line: &str| waits_on(line.as_bytes(), &[0x7f00_0000_1000]);
-        assert!(at(&format!(
+        assert!(at(&std::format!(
             "{nr} 0x7f0000001000 0x89 0x0 0x0 0x0 0x0 0x7ffd 0x7f01\n"
         )));
-        assert!(at(&format!(
+        assert!(at(&std::format!(
             "{nr} 0x7f0000001000 0x0 0x0 0x0 0x0 0x0 0x7ffd 0x7f01\n"
         )));
         // A wake, another address, another call, a running thread.
-        assert!(!at(&format!(
+        assert!(!at(&std::format!(
             "{nr} 0x7f0000001000 0x1 0x1 0x0 0x0 0x0 0x7ffd 0x7f01\n"
         )));
-        assert!(!at(&format!(
+        assert!(!at(&std::format!(
             "{nr} 0x7f0000002000 0x89 0x0 0x0 0x0 0x0 0x7ffd 0x7f01\n"
         )));
         assert!(!at("0 0x7f0000001000 0x89 0x0 0x0 0x0 0x0 0x7ffd 0x7f01\n"));
