@@ -217,6 +217,19 @@ impl NamedSemaphore {
         released.map_err(|e| e.on(Operation::Release, self.name_bytes()))
     }
 
+    /// The record, directory and file identity a sweep works on (unit
+    /// tests).
+    #[cfg(test)]
+    pub(crate) fn sweep_parts(
+        &self,
+    ) -> Option<(
+        &crate::robust::record::Record,
+        &crate::name::Directory,
+        crate::FileId,
+    )> {
+        Some((self.map.record()?, &self.dir, self.map.id()))
+    }
+
     /// This handle's slot, if it is robust.
     #[inline]
     pub(crate) fn robust_slot(&self) -> Option<&Slot> {

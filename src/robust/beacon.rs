@@ -291,6 +291,11 @@ fn link(fd: &OwnedFd, path: &CPath) -> Result<(), Errno> {
             done => return done,
         }
     }
+    link_through_proc(fd, path)
+}
+
+/// [`link`] through `/proc/self/fd/N`, which needs no capability.
+pub(crate) fn link_through_proc(fd: &OwnedFd, path: &CPath) -> Result<(), Errno> {
     let proc_path = proc_fd_path(fd);
     let from = CStr::from_bytes_until_nul(&proc_path).map_err(|_| Errno::INVAL)?;
     fs::linkat(
@@ -303,7 +308,7 @@ fn link(fd: &OwnedFd, path: &CPath) -> Result<(), Errno> {
 }
 
 /// `/proc/self/fd/N` for the descriptor `fd`, NUL-terminated.
-fn proc_fd_path(fd: &OwnedFd) -> [u8; 32] {
+pub(crate) fn proc_fd_path(fd: &OwnedFd) -> [u8; 32] {
     const PREFIX: &[u8] = b"/proc/self/fd/";
     let mut path = [0u8; 32];
     path[..PREFIX.len()].copy_from_slice(PREFIX);

@@ -103,3 +103,6 @@ pub(crate) fn beacon_id(name: &[u8]) -> Option<u64> {
     }
     (id != 0).then_some(id)
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests;
