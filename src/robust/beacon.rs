@@ -139,7 +139,7 @@ impl Beacon {
                 Ok(()) => write_tag(&fd, owner),
             };
             if let Err(e) = ready {
-                remove_if_same(&fd, &path);
+                let _ = remove_if_same(&fd, &path);
                 return Err(Error::from_errno(e));
             }
             return Ok(Beacon {
@@ -180,7 +180,7 @@ impl Beacon {
     /// Removes the beacon of a handle that could not register, then closes
     /// it.
     pub(crate) fn discard(self, dir: &Directory) {
-        remove_if_same(&self.fd, &CPath::beacon(dir, self.id));
+        let _ = remove_if_same(&self.fd, &CPath::beacon(dir, self.id));
     }
 
     /// Closes the descriptor, which releases this handle's lock unless a
@@ -212,10 +212,10 @@ pub(crate) struct DeadBeacon {
 
 impl DeadBeacon {
     /// Removes the beacon's name (if the file at it is still the one
-    /// locked), then releases the lock. A beacon of another user in a
+    /// locked), then releases the lock: whether it removed it. A beacon of another user in a
     /// sticky directory cannot be removed: it stays, empty and unlocked.
-    pub(crate) fn remove(self, dir: &Directory, id: u64) {
-        remove_if_same(&self.fd, &CPath::beacon(dir, id));
+    pub(crate) fn remove(self, dir: &Directory, id: u64) -> bool {
+        remove_if_same(&self.fd, &CPath::beacon(dir, id))
     }
 
     /// Whether a sweep of the semaphore `owner` may take this (unlocked)
@@ -270,11 +270,10 @@ fn same_file(fd: &OwnedFd, path: &CPath) -> bool {
     }
 }
 
-/// Removes `path` if it names the file open as `fd`.
-fn remove_if_same(fd: &OwnedFd, path: &CPath) {
-    if same_file(fd, path) {
-        let _ = fs::unlink(path.as_c_str());
-    }
+/// Removes `path` if it names the file open as `fd`: whether it did (a
+/// file someone else removed first is not counted twice).
+fn remove_if_same(fd: &OwnedFd, path: &CPath) -> bool {
+    same_file(fd, path) && fs::unlink(path.as_c_str()).is_ok()
 }
 
 /// Whether `linkat` with `AT_EMPTY_PATH` failed here once for want of a

@@ -71,8 +71,7 @@ pub(crate) fn sweep(record: &Record, dir: &Directory, owner: FileId) -> u32 {
         if let Probe::Dead(lock) = beacon::probe(dir, id, true) {
             // Under the lock: a holder that claimed a slot before it died
             // is the recovery's, not ours.
-            if lock.sweepable(owner) && !named(record, id) {
-                lock.remove(dir, id);
+            if lock.sweepable(owner) && !named(record, id) && lock.remove(dir, id) {
                 removed = removed.saturating_add(1);
             }
         }
