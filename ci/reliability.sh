@@ -5,6 +5,7 @@
 # input suites (with property tests of names and of the counter logic), the
 # drop's unlink held at each of its system calls while glibc removes or
 # replaces the name (strace),
+# robust openers killed while opening (strace),
 # the clock a timed wait sleeps on (strace), Miri on the plain-memory unit tests
 # where Miri can be installed, and, on request, fuzzing of names and of the
 # counter logic with cargo-fuzz (nightly toolchain).
@@ -69,6 +70,11 @@ step "the drop held at each system call while glibc removes or replaces the name
 cargo test --all-features --test drop_faults -- --ignored --test-threads=1 2>&1 |
     tee target/reliability-drop-faults.log
 grep -E '^test result: ok\. [1-9][0-9]* passed; 0 failed' target/reliability-drop-faults.log >/dev/null
+
+step "robust mode: an opener killed while opening leaves no beacon file after a recovery (strace)"
+cargo test --all-features --test robust_sweep -- --ignored --test-threads=1 2>&1 |
+    tee target/reliability-robust-sweep.log
+grep -E '^test result: ok\. [1-9][0-9]* passed; 0 failed' target/reliability-robust-sweep.log >/dev/null
 
 step "timed waits sleep on CLOCK_MONOTONIC (strace of the futex calls)"
 faults=$(cargo test --all-features --test faults --no-run --message-format=json 2>/dev/null |

@@ -16,6 +16,7 @@
 
 use core::time::Duration;
 
+use crate::file_id::FileId;
 use crate::futex::{self, Deadline, WaitMode};
 use crate::name::Directory;
 use crate::{Error, ErrorKind, RawSemaphore};
@@ -26,6 +27,7 @@ pub(crate) mod protocol;
 pub(crate) mod record;
 pub(crate) mod recover;
 pub(crate) mod source;
+pub(crate) mod sweep;
 
 pub(crate) use beacon::Access;
 use beacon::{Beacon, Probe};
@@ -45,6 +47,11 @@ pub(crate) const DEFAULT_CHECK_PERIOD: Duration = Duration::from_millis(100);
 /// of this process, before its `exec`).
 const CLOSE_RETRIES: usize = 10;
 
+/// How many beacons an open makes at most, each made under its name and
+/// removed by a sweep before its holder locked it (see
+/// [`Beacon::named_here`]).
+const OPEN_ATTEMPTS: usize = 4;
+
 /// The shortest check period: a waiter wakes at most this often.
 pub(crate) const MIN_CHECK_PERIOD: Duration = Duration::from_millis(1);
 
@@ -54,12 +61,17 @@ pub(crate) struct Registration {
     beacon: Beacon,
     slot: usize,
     period: Duration,
+    /// The semaphore's file, which its beacon's tag names.
+    owner: FileId,
 }
 
 impl Registration {
     /// Makes this handle a holder of the semaphore whose record is
-    /// `record`: a new beacon, locked, and a free slot claimed for it. When
-    /// every slot is taken, dead holders are recovered first to free some.
+    /// `record` and whose file is `owner`: a new beacon, locked and tagged,
+    /// and a free slot claimed for it. When every slot is taken, dead
+    /// holders are recovered first to free some. When a sweep is due
+    /// (`robust/sweep.rs`), the beacons of holders that died while opening
+    /// are removed.
     ///
     /// # Errors
     ///
@@ -70,31 +82,67 @@ impl Registration {
         sem: &RawSemaphore,
         record: &Record,
         dir: &Directory,
-        access: Access,
+        (access, owner): (Access, FileId),
         period: Duration,
     ) -> Result<Registration, Error> {
         record.header.limit()?;
         let pid = rustix::process::getpid().as_raw_nonzero().get() as u32;
         let pid_ns = pid_namespace();
-        let beacon = Beacon::create(dir, access)?;
+        // A beacon made under its name may be swept before it is locked:
+        // its holder then starts again, a few times at most.
+        for _ in 0..OPEN_ATTEMPTS {
+            let beacon = Beacon::create(dir, access, owner)?;
+            let slot = match Registration::claim(sem, record, dir, &beacon, pid, pid_ns, owner) {
+                Ok(slot) => slot,
+                Err(e) => {
+                    beacon.discard(dir);
+                    return Err(e);
+                }
+            };
+            if !beacon.named_here(dir) {
+                // We took nothing: the slot is free again.
+                record.slots[slot].release_claim(beacon.id());
+                continue;
+            }
+            beacon.share(access);
+            if sweep::due(&record.header) {
+                sweep::sweep(record, dir, owner);
+            }
+            return Ok(Registration {
+                beacon,
+                slot,
+                period: period.max(MIN_CHECK_PERIOD),
+                owner,
+            });
+        }
+        Err(Error::new(
+            ErrorKind::Os,
+            rustix::io::Errno::AGAIN,
+            "the beacon file was removed while opening",
+        ))
+    }
+
+    /// Claims a free slot for `beacon`, recovering dead holders (and
+    /// sweeping) first if there is none: its index.
+    fn claim(
+        sem: &RawSemaphore,
+        record: &Record,
+        dir: &Directory,
+        beacon: &Beacon,
+        pid: u32,
+        pid_ns: u32,
+        owner: FileId,
+    ) -> Result<usize, Error> {
         for attempt in 0..2 {
             if let Some(slot) =
                 (0..record.slots.len()).find(|&i| record.slots[i].claim(beacon.id(), pid, pid_ns))
             {
-                beacon.share(access);
-                return Ok(Registration {
-                    beacon,
-                    slot,
-                    period: period.max(MIN_CHECK_PERIOD),
-                });
+                return Ok(slot);
             }
             if attempt == 0 {
                 recover(sem, record, dir, beacon.id(), Scope::All)?;
+                sweep::sweep(record, dir, owner);
             }
-        }
-        let id = beacon.close();
-        if let Probe::Dead(lock) = beacon::probe(dir, id, true) {
-            lock.remove(dir, id);
         }
         Err(Error::new(
             ErrorKind::RecordFull,
@@ -159,7 +207,10 @@ impl Registration {
             let now = futex::now_on(mode.realtime);
             if next_check.map_or(true, |at| !futex::earlier(&now, &at)) {
                 // A corrupt record only stops recoveries, never a wait.
-                let _ = recover(sem, record, dir, self.id(), scope);
+                let found = recover(sem, record, dir, self.id(), scope);
+                if found.is_ok_and(|r| r.holders > 0) || sweep::due(&record.header) {
+                    sweep::sweep(record, dir, self.owner);
+                }
                 scope = Scope::All;
                 next_check = futex::add(now, self.period);
                 if take_once() {

@@ -11,7 +11,7 @@ use crate::futex::{self, Deadline, WaitMode};
 use crate::raw::interruptible_wait;
 use crate::robust::record::{corrupt, HeaderState, Slot, RECORD_LEN};
 use crate::robust::source::Source;
-use crate::robust::{protocol, recover, Holders, Recovery, Registration, Scope};
+use crate::robust::{protocol, recover, sweep, Holders, Recovery, Registration, Scope};
 use crate::{Clock, Error, ErrorKind, NamedSemaphore, Operation, Permit};
 
 fn not_robust() -> Error {
@@ -38,8 +38,8 @@ impl NamedSemaphore {
     /// Registers this handle in its record.
     pub(crate) fn register(&mut self, period: Duration) -> Result<(), Error> {
         let record = self.map.record().ok_or_else(not_robust)?;
-        let registration =
-            Registration::register(self.map.sem(), record, &self.dir, self.map.access(), period)?;
+        let file = (self.map.access(), self.map.id());
+        let registration = Registration::register(self.map.sem(), record, &self.dir, file, period)?;
         self.robust = Some(registration);
         Ok(())
     }
@@ -89,7 +89,8 @@ impl NamedSemaphore {
     /// parent whose forked child still holds the handle, is alive. A dead
     /// holder's tokens come back once, however many processes recover at the
     /// same moment; tokens it was moving as it died are reported as
-    /// uncertain and not given back.
+    /// uncertain and not given back. It also removes the beacon files of
+    /// holders that died while opening ([`Recovery::beacons`]).
     ///
     /// # Errors
     ///
@@ -125,7 +126,11 @@ impl NamedSemaphore {
         let record = self.map.record().ok_or_else(not_robust);
         let own = self.robust.as_ref().map_or(0, Registration::id);
         record
-            .and_then(|record| recover(self.map.sem(), record, &self.dir, own, Scope::All))
+            .and_then(|record| {
+                let mut done = recover(self.map.sem(), record, &self.dir, own, Scope::All)?;
+                done.beacons = sweep::sweep(record, &self.dir, self.map.id());
+                Ok(done)
+            })
             .map_err(|e| e.on(Operation::Recover, self.name_bytes()))
     }
 
@@ -210,6 +215,19 @@ impl NamedSemaphore {
             None => self.map.sem().release().map(|()| false),
         };
         released.map_err(|e| e.on(Operation::Release, self.name_bytes()))
+    }
+
+    /// The record, directory and file identity a sweep works on (unit
+    /// tests).
+    #[cfg(test)]
+    pub(crate) fn sweep_parts(
+        &self,
+    ) -> Option<(
+        &crate::robust::record::Record,
+        &crate::name::Directory,
+        crate::FileId,
+    )> {
+        Some((self.map.record()?, &self.dir, self.map.id()))
     }
 
     /// This handle's slot, if it is robust.

@@ -8,7 +8,8 @@
 //!   72  u32  limit      bit 31 set once recorded; bits 0..31: the limit
 //!   76  u32  flags      RecordFlags
 //!   80  u32  uncertain  tokens recoveries reported uncertain (saturating)
-//!   84  u32  reserved
+//!   84  u32  swept      when a sweep of beacon files last began
+//!                       (CLOCK_MONOTONIC seconds, wrapping; robust/sweep.rs)
 //!   88  u64  recovered  tokens recoveries gave back (wrapping)
 //!   96..128  reserved, zero
 //! offset 128   SLOTS holder slots of 32 bytes
@@ -148,7 +149,7 @@ pub(crate) struct Header {
     limit: AtomicU32,
     flags: AtomicU32,
     uncertain: AtomicU32,
-    reserved: AtomicU32,
+    swept: AtomicU32,
     recovered: AtomicU64,
     zero: [AtomicU64; 4],
 }
@@ -195,7 +196,7 @@ impl Header {
             limit: AtomicU32::new(limit | LIMIT_SET),
             flags: AtomicU32::new(0),
             uncertain: AtomicU32::new(0),
-            reserved: AtomicU32::new(0),
+            swept: AtomicU32::new(0),
             recovered: AtomicU64::new(0),
             zero: [const { AtomicU64::new(0) }; 4],
         }
@@ -316,6 +317,22 @@ impl Header {
 
     pub(crate) fn add_flags(&self, flags: RecordFlags) {
         self.flags.fetch_or(flags.bits(), Relaxed);
+    }
+
+    /// Whether a sweep is due at `now` (seconds) if one may begin every
+    /// `period` seconds: if so, the caller is the one that begins it (the
+    /// compare-and-swap that records `now` decides). A clock that
+    /// disagrees (another time namespace) makes sweeps more frequent, never
+    /// stops them.
+    pub(crate) fn sweep_due(&self, now: u32, period: u32) -> bool {
+        let last = self.swept.load(Relaxed);
+        if last != 0 && now.wrapping_sub(last) < period {
+            return false;
+        }
+        let now = now.max(1);
+        self.swept
+            .compare_exchange(last, now, Relaxed, Relaxed)
+            .is_ok()
     }
 
     /// Counts what one recovery gave back and left uncertain.

@@ -63,6 +63,11 @@ pub struct Recovery {
     pub undecided: u32,
     /// Slots claiming more tokens than the semaphore's limit: left alone.
     pub corrupt: u32,
+    /// Beacon files of holders that died while opening (before their slot
+    /// named them), removed. Only
+    /// [`NamedSemaphore::recover`](crate::NamedSemaphore::recover) counts
+    /// them.
+    pub beacons: u32,
 }
 
 impl Recovery {
@@ -72,6 +77,7 @@ impl Recovery {
         self.uncertain = self.uncertain.saturating_add(other.uncertain);
         self.undecided = self.undecided.saturating_add(other.undecided);
         self.corrupt = self.corrupt.saturating_add(other.corrupt);
+        self.beacons = self.beacons.saturating_add(other.beacons);
     }
 }
 
@@ -83,6 +89,7 @@ impl fmt::Debug for Recovery {
             .field("uncertain", &self.uncertain)
             .field("undecided", &self.undecided)
             .field("corrupt", &self.corrupt)
+            .field("beacons", &self.beacons)
             .finish()
     }
 }
