@@ -107,7 +107,7 @@ LIB="$TARGET_DIR/capi"
 ln -sfn libnamedsem.so "$LIB/libnamedsem.so.0"
 ls -l "$LIB/libnamedsem.so" "$LIB/libnamedsem.a"
 
-EXPORTS="namedsem_version sem_clockwait sem_close sem_destroy sem_getvalue sem_init sem_open sem_post sem_timedwait sem_trywait sem_unlink sem_wait"
+EXPORTS="namedsem_open_robust namedsem_recover namedsem_version sem_clockwait sem_close sem_destroy sem_getvalue sem_init sem_open sem_post sem_timedwait sem_trywait sem_unlink sem_wait"
 check_symbols() { # SO EXTRA_EXPORTS...
     local so=$1
     shift
