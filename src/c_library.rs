@@ -52,3 +52,82 @@ pub unsafe fn unmap(sem: NonNull<RawSemaphore>) {
     // SAFETY: forwarded from the caller.
     unsafe { file::unmap_raw(sem) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_dir::TestDir;
+    use crate::{ErrorKind, Existence, NamedSemaphore};
+    use rustix::fs::{self, Mode, OFlags};
+
+    fn open_file(dir: &TestDir, name: &str) -> (OwnedFd, Stat) {
+        let path = std::format!("{}/sem.{name}", dir.0);
+        let fd = fs::open(path.as_str(), OFlags::RDWR | OFlags::CLOEXEC, Mode::empty()).unwrap();
+        let st = fs::fstat(&fd).unwrap();
+        (fd, st)
+    }
+
+    #[test]
+    fn maps_a_semaphore_and_refuses_other_files() {
+        let dir = TestDir::new("c-library-map");
+        let sem = NamedSemaphore::options()
+            .directory(&dir.0)
+            .initial_value(3)
+            .existence(Existence::CreateNew)
+            .open("plain")
+            .unwrap();
+        let (fd, st) = open_file(&dir, "plain");
+        let mapped = map_file(&fd, &st).unwrap();
+        // SAFETY: a live mapping of the semaphore, unmapped below.
+        let raw = unsafe { mapped.as_ref() };
+        raw.try_acquire().unwrap().expect("a token").forget();
+        assert_eq!(sem.value(), 2, "the same semaphore");
+        // SAFETY: `raw` is not used after this.
+        unsafe { unmap(mapped) };
+
+        std::fs::write(std::format!("{}/sem.short", dir.0), [0u8; 7]).unwrap();
+        let (fd, st) = open_file(&dir, "short");
+        let err = map_file(&fd, &st).unwrap_err();
+        assert_eq!(
+            (err.kind(), err.raw_os_error()),
+            (ErrorKind::InvalidObject, 22)
+        );
+    }
+
+    /// A robust handle given up to the C library leaves the record (its
+    /// tokens given back) and keeps its mapping; a robust file maps too.
+    #[cfg(target_has_atomic = "64")]
+    #[test]
+    fn robust_files_and_handles() {
+        let dir = TestDir::new("c-library-robust");
+        let open = || {
+            NamedSemaphore::options()
+                .directory(&dir.0)
+                .robust(true)
+                .initial_value(2)
+                .existence(Existence::OpenOrCreate)
+                .unlink_on_drop(false)
+                .open("r")
+        };
+        let a = open().unwrap();
+        let b = open().unwrap();
+        core::mem::forget(b.acquire().unwrap()); // held and recorded by `b`
+        assert_eq!(a.value(), 1);
+        let (mapped, id) = b.into_raw_mapping();
+        assert_eq!(id, a.file_id());
+        assert_eq!(a.value(), 2, "the handle's token was given back");
+        assert_eq!(a.holders().unwrap().count(), 1, "its slot is free");
+        // SAFETY: the mapping `into_raw_mapping` handed over, not used after.
+        unsafe {
+            assert_eq!(mapped.as_ref().value(), 2);
+            unmap(mapped);
+        }
+        let (fd, st) = open_file(&dir, "r");
+        let mapped = map_file(&fd, &st).unwrap();
+        // SAFETY: a live mapping, not used after `unmap`.
+        unsafe {
+            assert_eq!(mapped.as_ref().value(), 2);
+            unmap(mapped);
+        }
+    }
+}
