@@ -24,11 +24,31 @@ use crate::table::{self, Added, FileId, Reservation};
 use crate::{bare_name, e, errno, name_bytes, sem_t, SEM_FAILED};
 
 /// `O_CREAT` and `O_EXCL` (the same on every supported target).
-pub(crate) const O_CREAT: c_int = 0o100;
+const O_CREAT: c_int = 0o100;
 const O_EXCL: c_int = 0o200;
 
+/// What a `sem_open`-style call (`sem_open`, `namedsem_open_robust`)
+/// asks: the name's bytes, whether `oflag` has `O_CREAT`, and what to ask
+/// of the crate. `None`, with errno `EINVAL` set, for a null name.
+///
+/// # Safety
+///
+/// A non-null `name` must point to a NUL-terminated string.
+pub(crate) unsafe fn open_request<'a>(
+    name: *const c_char,
+    oflag: c_int,
+    value: c_uint,
+) -> Option<(&'a [u8], bool, Existence)> {
+    // SAFETY: the caller passes a C string or null.
+    let Some(name) = (unsafe { name_bytes(name) }) else {
+        errno::set(e::EINVAL);
+        return None;
+    };
+    Some((name, oflag & O_CREAT != 0, existence_of(oflag, value)))
+}
+
 /// What `sem_open`'s `oflag` (and `value`) ask of the crate.
-pub(crate) fn existence_of(oflag: c_int, value: c_uint) -> Existence {
+fn existence_of(oflag: c_int, value: c_uint) -> Existence {
     match (oflag & O_CREAT != 0, oflag & O_EXCL != 0) {
         (false, _) => Existence::OpenExisting,
         (true, true) => Existence::CreateNew,
@@ -159,7 +179,7 @@ fn unmap(sem: *mut sem_t) {
 }
 
 /// The errno for an open that failed in the crate.
-fn open_errno(create: bool, existence: Existence, err: &Error) -> c_int {
+pub(crate) fn open_errno(create: bool, existence: Existence, err: &Error) -> c_int {
     if create && existence == Existence::OpenExisting && err.kind() == ErrorKind::NotFound {
         e::EINVAL // it would have been created with a bad value
     } else {
@@ -218,12 +238,9 @@ pub unsafe extern "C" fn sem_open(
     value: c_uint,
 ) -> *mut sem_t {
     // SAFETY: the caller passes a C string or null.
-    let Some(name) = (unsafe { name_bytes(name) }) else {
-        errno::set(e::EINVAL);
+    let Some((name, create, existence)) = (unsafe { open_request(name, oflag, value) }) else {
         return SEM_FAILED;
     };
-    let create = oflag & O_CREAT != 0;
-    let existence = existence_of(oflag, value);
     let path = SemPath::new(name);
     loop {
         // What to ask of the crate: `existence`, or, when the name was

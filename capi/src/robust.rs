@@ -24,11 +24,11 @@ use core::mem::size_of;
 use core::ptr;
 use core::time::Duration;
 
-use named_semaphores::{inspect, Clock, ErrorKind, Existence, NamedSemaphore};
+use named_semaphores::{inspect, Clock, NamedSemaphore};
 use rustix::mm::{self, MapFlags, ProtFlags};
 
-use crate::named::{existence_of, O_CREAT};
-use crate::{e, errno, name_bytes, sem_t, SEM_FAILED};
+use crate::named::{open_errno, open_request};
+use crate::{e, errno, sem_t, SEM_FAILED};
 
 /// Added to a handle's page address to make its `sem_t *`.
 const TAG: usize = 1;
@@ -109,14 +109,6 @@ pub(crate) unsafe fn close(sem: *mut sem_t) -> c_int {
     0
 }
 
-/// The errno of a robust open that failed.
-fn open_errno(create: bool, existence: Existence, err: &named_semaphores::Error) -> c_int {
-    match err.kind() {
-        ErrorKind::NotFound if create && existence == Existence::OpenExisting => e::EINVAL,
-        _ => err.raw_os_error(),
-    }
-}
-
 /// `sem_t *namedsem_open_robust(const char *name, int oflag, ...)`: opens,
 /// or with `O_CREAT` creates, the named semaphore as `sem_open` does, as a
 /// robust handle: the tokens taken through it are recorded in the
@@ -149,12 +141,9 @@ pub unsafe extern "C" fn namedsem_open_robust(
     value: c_uint,
 ) -> *mut sem_t {
     // SAFETY: the caller passes a C string or null.
-    let Some(name) = (unsafe { name_bytes(name) }) else {
-        errno::set(e::EINVAL);
+    let Some((name, create, existence)) = (unsafe { open_request(name, oflag, value) }) else {
         return SEM_FAILED;
     };
-    let create = oflag & O_CREAT != 0;
-    let existence = existence_of(oflag, value);
     if !create {
         // Adding a record needs a limit, which only `value` gives.
         if let Ok(info) = inspect(name) {

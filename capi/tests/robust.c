@@ -28,20 +28,8 @@
 
 #include "harness.h"
 
-static int value_of(sem_t *s) {
-  int v = -12345;
-  return sem_getvalue(s, &v) == 0 ? v : -12345;
-}
-static struct timespec after_ms(long ms) {
-  struct timespec t;
-  clock_gettime(CLOCK_REALTIME, &t);
-  t.tv_sec += ms / 1000;
-  t.tv_nsec += (ms % 1000) * 1000000L;
-  if (t.tv_nsec >= 1000000000L) { t.tv_sec++; t.tv_nsec -= 1000000000L; }
-  return t;
-}
 static int timed_wait_ms(sem_t *s, long ms) {
-  struct timespec t = after_ms(ms);
+  struct timespec t = after_ms(CLOCK_REALTIME, ms);
   int r;
   while ((r = sem_timedwait(s, &t)) == -1 && errno == EINTR) {}
   return r;

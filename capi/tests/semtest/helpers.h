@@ -14,18 +14,6 @@ static int file_size(const char *name) {
   snprintf(path, sizeof path, "/dev/shm/sem.%s", name + 1);
   return stat(path, &st) == 0 ? (int)st.st_size : -1;
 }
-static int value_of(sem_t *s) {
-  int v = -12345;
-  return sem_getvalue(s, &v) == 0 ? v : -12345;
-}
-static struct timespec after_ms(clockid_t clock, long ms) {
-  struct timespec t;
-  clock_gettime(clock, &t);
-  t.tv_sec += ms / 1000;
-  t.tv_nsec += (ms % 1000) * 1000000L;
-  if (t.tv_nsec >= 1000000000L) { t.tv_sec++; t.tv_nsec -= 1000000000L; }
-  return t;
-}
 static int not_before(clockid_t clock, struct timespec d) {
   struct timespec n;
   clock_gettime(clock, &n);
