@@ -56,7 +56,7 @@ mod unnamed;
 
 use core::ffi::{c_char, CStr};
 
-use named_semaphores::{NamedSemaphore, RawSemaphore};
+use named_semaphores::RawSemaphore;
 
 pub use named::{sem_close, sem_open, sem_unlink};
 pub use robust::{namedsem_open_robust, namedsem_recover};
@@ -155,7 +155,7 @@ pub(crate) enum Sem<'a> {
     /// glibc's).
     Plain(&'a RawSemaphore),
     /// A robust handle from `namedsem_open_robust` (`robust.rs`).
-    Robust(&'a NamedSemaphore),
+    Robust(robust::Robust<'a>),
 }
 
 /// The semaphore behind a C `sem_t *`, or `None` (errno `EINVAL`) for a null

@@ -311,7 +311,7 @@ pub unsafe extern "C" fn sem_open(
 pub unsafe extern "C" fn sem_close(sem: *mut sem_t) -> c_int {
     if robust::is_tagged(sem) {
         // SAFETY: forwarded from the caller.
-        return unsafe { robust::close(sem) };
+        return unsafe { robust::close_handle(sem) };
     }
     match table::release(sem) {
         Some(true) => {

@@ -11,6 +11,12 @@
 //! own address, which a misaligned pointer that is not a handle does not
 //! have (`EINVAL`, as before).
 //!
+//! The plain calls reach a handle's operations through [`Calls`], a table
+//! of function pointers that `namedsem_open_robust` installs: a static
+//! program that never calls it links none of the robust code (the linker's
+//! `--gc-sections` drops it), and until it is called no misaligned pointer
+//! is taken for a handle.
+//!
 //! On a handle, `sem_wait`, `sem_trywait` and the timed waits take a token
 //! and keep it recorded in the handle's slot (the permit is forgotten with
 //! `mem::forget`, not `Permit::forget`, which would drop it from the
@@ -22,6 +28,7 @@
 use core::ffi::{c_char, c_int, c_uint};
 use core::mem::size_of;
 use core::ptr;
+use core::sync::atomic::{AtomicPtr, Ordering};
 use core::time::Duration;
 
 use named_semaphores::{inspect, Clock, NamedSemaphore};
@@ -48,6 +55,57 @@ struct Handle {
 
 const _: () = assert!(size_of::<Handle>() <= PAGE);
 
+/// A handle's operations, for the plain calls.
+pub(crate) struct Calls {
+    wait: fn(&NamedSemaphore, Option<(Clock, Duration)>) -> c_int,
+    try_take: fn(&NamedSemaphore) -> c_int,
+    post: fn(&NamedSemaphore) -> c_int,
+    value: fn(&NamedSemaphore) -> u32,
+    /// `sem_close` of a live handle's page.
+    close: unsafe fn(*mut Handle) -> c_int,
+}
+
+static CALLS: Calls = Calls {
+    wait,
+    try_take,
+    post,
+    value: NamedSemaphore::value,
+    close,
+};
+
+/// `&CALLS` once `namedsem_open_robust` has run in this process, null
+/// before: no handle can exist before.
+static INSTALLED: AtomicPtr<Calls> = AtomicPtr::new(ptr::null_mut());
+
+/// A robust handle, as the plain calls see it.
+pub(crate) struct Robust<'a> {
+    sem: &'a NamedSemaphore,
+    calls: &'static Calls,
+}
+
+impl Robust<'_> {
+    /// `sem_wait`, `sem_timedwait`, `sem_clockwait`: `deadline` is
+    /// validated.
+    pub(crate) fn wait(&self, deadline: Option<(Clock, Duration)>) -> c_int {
+        (self.calls.wait)(self.sem, deadline)
+    }
+
+    /// `sem_trywait`.
+    pub(crate) fn try_take(&self) -> c_int {
+        (self.calls.try_take)(self.sem)
+    }
+
+    /// `sem_post`.
+    pub(crate) fn post(&self) -> c_int {
+        (self.calls.post)(self.sem)
+    }
+
+    /// `sem_getvalue`.
+    pub(crate) fn value(&self) -> u32 {
+        (self.calls.value)(self.sem)
+    }
+}
+
 /// The robust handle behind a misaligned `sem_t *`, or `None` (errno
 /// `EINVAL`) for a null pointer or any other misaligned one. Out of line: the
 /// plain calls reach it only on their error path.
@@ -59,9 +117,10 @@ const _: () = assert!(size_of::<Handle>() <= PAGE);
 /// `sem_*` call is a live semaphore.
 #[cold]
 #[inline(never)]
-pub(crate) unsafe fn handle<'a>(sem: *mut sem_t) -> Option<&'a NamedSemaphore> {
+pub(crate) unsafe fn handle<'a>(sem: *mut sem_t) -> Option<Robust<'a>> {
     let addr = sem as usize;
-    if addr % PAGE != TAG {
+    let calls = INSTALLED.load(Ordering::Acquire);
+    if addr % PAGE != TAG || calls.is_null() {
         errno::set(e::EINVAL);
         return None;
     }
@@ -75,8 +134,13 @@ pub(crate) unsafe fn handle<'a>(sem: *mut sem_t) -> Option<&'a NamedSemaphore> {
     }
     // SAFETY: a page with the magic and its own address is a live handle,
     // written by `namedsem_open_robust` and unmapped only by `sem_close`,
-    // after which the caller may not use `sem`.
-    Some(unsafe { &(*page).sem })
+    // after which the caller may not use `sem`. `calls` is null or `&CALLS`.
+    unsafe {
+        Some(Robust {
+            sem: &(*page).sem,
+            calls: &*calls,
+        })
+    }
 }
 
 /// Whether `sem` has a handle's tag (the only pointers `sem_close` looks
@@ -91,13 +155,22 @@ pub(crate) fn is_tagged(sem: *mut sem_t) -> bool {
 /// # Safety
 ///
 /// As for [`handle`]; the caller does not use `sem` afterwards.
-pub(crate) unsafe fn close(sem: *mut sem_t) -> c_int {
+pub(crate) unsafe fn close_handle(sem: *mut sem_t) -> c_int {
     // SAFETY: forwarded from the caller.
-    if unsafe { handle(sem) }.is_none() {
+    let Some(handle) = (unsafe { handle(sem) }) else {
         return -1;
-    }
-    let page = (sem as usize - TAG) as *mut Handle;
-    // SAFETY: `page` is a live handle (checked by `handle`); the magic is
+    };
+    // SAFETY: `handle` checked that `sem` is a live handle's.
+    unsafe { (handle.calls.close)((sem as usize - TAG) as *mut Handle) }
+}
+
+/// Ends the live handle at `page`.
+///
+/// # Safety
+///
+/// `page` is a live handle's, not used after this.
+unsafe fn close(page: *mut Handle) -> c_int {
+    // SAFETY: `page` is a live handle (the caller's promise); the magic is
     // cleared first, so that a second `sem_close` racing this one in the
     // same process finds none, then the handle is dropped once and the page
     // unmapped.
@@ -188,6 +261,7 @@ pub unsafe extern "C" fn namedsem_open_robust(
                     sem,
                 })
             };
+            INSTALLED.store(ptr::from_ref(&CALLS).cast_mut(), Ordering::Release);
             (page as usize + TAG) as *mut sem_t
         }
         Err(err) => {
@@ -222,14 +296,14 @@ pub unsafe extern "C" fn namedsem_recover(sem: *mut sem_t) -> c_int {
     let Some(handle) = (unsafe { handle(sem) }) else {
         return -1;
     };
-    match handle.recover() {
+    match handle.sem.recover() {
         Ok(done) => c_int::try_from(done.tokens).unwrap_or(c_int::MAX),
         Err(err) => errno::fail(err.raw_os_error()),
     }
 }
 
 /// `sem_trywait` on a handle: a token if one is free, kept recorded.
-pub(crate) fn try_take(sem: &NamedSemaphore) -> c_int {
+fn try_take(sem: &NamedSemaphore) -> c_int {
     match sem.try_acquire() {
         // Kept taken and recorded: `mem::forget`, not `Permit::forget`.
         Ok(Some(permit)) => {
@@ -243,7 +317,7 @@ pub(crate) fn try_take(sem: &NamedSemaphore) -> c_int {
 
 /// The waits on a handle (`sem_wait`, `sem_timedwait`, `sem_clockwait`),
 /// with `deadline` already validated.
-pub(crate) fn wait(sem: &NamedSemaphore, deadline: Option<(Clock, Duration)>) -> c_int {
+fn wait(sem: &NamedSemaphore, deadline: Option<(Clock, Duration)>) -> c_int {
     match sem.acquire_interruptible(deadline) {
         Ok(Some(permit)) => {
             core::mem::forget(permit);
@@ -255,7 +329,7 @@ pub(crate) fn wait(sem: &NamedSemaphore, deadline: Option<(Clock, Duration)>) ->
 }
 
 /// `sem_post` on a handle: gives back a token it holds, or posts one.
-pub(crate) fn post(sem: &NamedSemaphore) -> c_int {
+fn post(sem: &NamedSemaphore) -> c_int {
     match sem.release_held() {
         Ok(_) => 0,
         Err(err) => errno::fail(err.raw_os_error()),

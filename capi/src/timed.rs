@@ -8,7 +8,7 @@ use core::time::Duration;
 
 use named_semaphores::{Clock, RawSemaphore};
 
-use crate::{e, errno, robust, sem_ref, sem_t, Sem};
+use crate::{e, errno, sem_ref, sem_t, Sem};
 
 /// `clockid_t` values `sem_clockwait` accepts.
 const CLOCK_REALTIME: c_int = 0;
@@ -89,7 +89,7 @@ unsafe fn clockwait(sem: *mut sem_t, clock: Option<Clock>, at: Option<(i64, i64)
     // SAFETY: forwarded from the caller.
     match unsafe { sem_ref(sem) } {
         Some(Sem::Plain(sem)) => wait(sem, Some(deadline)),
-        Some(Sem::Robust(sem)) => robust::wait(sem, Some(deadline)),
+        Some(Sem::Robust(sem)) => sem.wait(Some(deadline)),
         None => -1,
     }
 }

@@ -6,7 +6,7 @@ use core::ffi::{c_int, c_uint};
 
 use named_semaphores::{RawSemaphore, VALUE_MAX};
 
-use crate::{e, errno, robust, sem_ref, sem_t, Sem};
+use crate::{e, errno, sem_ref, sem_t, Sem};
 
 /// `int sem_init(sem_t *sem, int pshared, unsigned int value)`: makes an
 /// unnamed semaphore in the caller's memory.
@@ -65,7 +65,7 @@ pub unsafe extern "C" fn sem_post(sem: *mut sem_t) -> c_int {
     // SAFETY: forwarded from the caller.
     let sem = match unsafe { sem_ref(sem) } {
         Some(Sem::Plain(sem)) => sem,
-        Some(Sem::Robust(sem)) => return robust::post(sem),
+        Some(Sem::Robust(sem)) => return sem.post(),
         None => return -1,
     };
     match sem.release() {
@@ -110,7 +110,7 @@ pub unsafe extern "C" fn sem_trywait(sem: *mut sem_t) -> c_int {
     // SAFETY: forwarded from the caller.
     let sem = match unsafe { sem_ref(sem) } {
         Some(Sem::Plain(sem)) => sem,
-        Some(Sem::Robust(sem)) => return robust::try_take(sem),
+        Some(Sem::Robust(sem)) => return sem.try_take(),
         None => return -1,
     };
     match sem.try_acquire() {
@@ -137,7 +137,7 @@ pub unsafe extern "C" fn sem_wait(sem: *mut sem_t) -> c_int {
     // SAFETY: forwarded from the caller.
     let sem = match unsafe { sem_ref(sem) } {
         Some(Sem::Plain(sem)) => sem,
-        Some(Sem::Robust(sem)) => return robust::wait(sem, None),
+        Some(Sem::Robust(sem)) => return sem.wait(None),
         None => return -1,
     };
     // The fast path: a token free now, kept taken as `sem_wait` keeps it.
