@@ -18,6 +18,10 @@
 #    owners (processes of the test binary tests/name_races.rs), the same
 #    three ways (the reference only prints what glibc's lockless
 #    sem_unlink lets happen).
+#    Then the robust extension (capi/tests/robust.c: namedsem_open_robust,
+#    C holders that are killed, stopped, forked, exec'ed), linked, and the
+#    kill storm with C holders (tests/robust_storm.rs,
+#    kill_storm_with_c_holders, with capi/tests/storm_holder.c).
 # 3. Static musl: the unmodified programs built with musl-gcc -static
 #    against libnamedsem.a; semtest shares semaphores with the glibc peer.
 # 4. Install (capi/install.sh) into a temporary prefix, with DESTDIR and
@@ -107,7 +111,7 @@ LIB="$TARGET_DIR/capi"
 ln -sfn libnamedsem.so "$LIB/libnamedsem.so.0"
 ls -l "$LIB/libnamedsem.so" "$LIB/libnamedsem.a"
 
-EXPORTS="namedsem_version sem_clockwait sem_close sem_destroy sem_getvalue sem_init sem_open sem_post sem_timedwait sem_trywait sem_unlink sem_wait"
+EXPORTS="namedsem_open_robust namedsem_recover namedsem_version sem_clockwait sem_close sem_destroy sem_getvalue sem_init sem_open sem_post sem_timedwait sem_trywait sem_unlink sem_wait"
 check_symbols() { # SO EXTRA_EXPORTS...
     local so=$1
     shift
@@ -203,6 +207,18 @@ run_suite "limits: x86_64, plain glibc (reference)" "" glibc "$OUT/limits-glibc"
 run_suite "limits: x86_64, linked with -lnamedsem" "" namedsem "$OUT/limits-linked"
 run_suite "limits: x86_64, unmodified glibc program, LD_PRELOAD" "" namedsem "$OUT/limits-glibc" "$LIB/libnamedsem.so"
 
+step "robust extension: build capi/tests/robust.c and the storm's C holder"
+gcc "${CFLAGS[@]}" -DUSE_NAMEDSEM_H -I"$INC" -pthread -o "$OUT/robust-linked" "$SRC/robust.c" \
+    -L"$LIB" -lnamedsem -Wl,-rpath,"$LIB"
+gcc "${CFLAGS[@]}" -std=gnu11 -DUSE_NAMEDSEM_H -I"$INC" -o "$OUT/storm_holder" "$SRC/storm_holder.c" \
+    -L"$LIB" -lnamedsem -Wl,-rpath,"$LIB"
+run_suite "robust extension: x86_64, linked with -lnamedsem" "" namedsem "$OUT/robust-linked"
+
+step "robust: the kill storm with C holders (tests/robust_storm.rs, kill_storm_with_c_holders)"
+# Ignored by a plain `cargo test`: it needs the C holder, named here.
+NSEM_STORM_C_HOLDER="$OUT/storm_holder" \
+    cargo test --release --test robust_storm -- --ignored --exact kill_storm_with_c_holders --nocapture
+
 step "race: sem_unlink from C against the drops of the crate's owners (capi/tests/race.c)"
 # The owners are processes of the crate's test binary tests/name_races.rs.
 OWNER=$(cargo test --all-features --test name_races --no-run --message-format=json 2>/dev/null |
@@ -241,6 +257,10 @@ run_suite "static musl program with libnamedsem.a, glibc peer" "$OUT/peer" stati
 musl-gcc -static -O2 -Wall -Wextra -pthread -o "$OUT/limits-musl" "$SRC/limits.c" "$LIB/libnamedsem.a" -Wl,--gc-sections
 static_uses_namedsem "$OUT/limits-musl"
 run_suite "limits: static musl program with libnamedsem.a" "" static "$OUT/limits-musl"
+musl-gcc -static -O2 -Wall -Wextra -DUSE_NAMEDSEM_H -I"$INC" -pthread -o "$OUT/robust-musl" "$SRC/robust.c" \
+    "$LIB/libnamedsem.a" -Wl,--gc-sections
+static_uses_namedsem "$OUT/robust-musl"
+run_suite "robust extension: static musl program with libnamedsem.a" "" static "$OUT/robust-musl"
 
 # ------------------------------------------------------------------ install --
 step "install: capi/install.sh into a temporary prefix, with and without DESTDIR"
@@ -317,6 +337,8 @@ $CC32 "${CFLAGS[@]}" -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64 -pthread -o "$OUT/se
 $CC32 "${CFLAGS[@]}" -DUSE_NAMEDSEM_H -I"$INC" -pthread -o "$OUT/limits32-linked" "$SRC/limits.c" \
     -L"$LIB32" -lnamedsem -Wl,-rpath,"$LIB32"
 $CC32 "${CFLAGS[@]}" -pthread -o "$OUT/limits32-glibc" "$SRC/limits.c"
+$CC32 "${CFLAGS[@]}" -DUSE_NAMEDSEM_H -I"$INC" -pthread -o "$OUT/robust32-linked" "$SRC/robust.c" \
+    -L"$LIB32" -lnamedsem -Wl,-rpath,"$LIB32"
 output_has ' U __sem_timedwait64$' nm -D "$OUT/semtest32-linked-t64" || fail "the _TIME_BITS=64 build does not call __sem_timedwait64"
 output_has ' U __sem_timedwait64@GLIBC' nm -D "$OUT/semtest32-glibc-t64" || fail "glibc's _TIME_BITS=64 build does not call __sem_timedwait64"
 
@@ -327,6 +349,7 @@ run_suite "i686, unmodified glibc program, LD_PRELOAD" "$OUT/peer32" namedsem "$
 run_suite "i686, unmodified _TIME_BITS=64 program, LD_PRELOAD" "$OUT/peer32" namedsem "$OUT/semtest32-glibc-t64" "$LIB32/libnamedsem.so"
 run_suite "limits: i686, plain glibc (reference)" "" glibc "$OUT/limits32-glibc"
 run_suite "limits: i686, linked with -lnamedsem" "" namedsem "$OUT/limits32-linked"
+run_suite "robust extension: i686, linked with -lnamedsem" "" namedsem "$OUT/robust32-linked"
 
 # ---------------------------------------------------------------- emulated --
 source "$ROOT/ci/binfmt.sh"

@@ -19,7 +19,7 @@ use core::ffi::CStr;
 use core::ptr::{self, NonNull};
 
 use rustix::fd::OwnedFd;
-use rustix::fs::{self, FileType, Mode, OFlags};
+use rustix::fs::{self, FileType, Mode, OFlags, Stat};
 use rustix::io::{self as rio, Errno};
 use rustix::mm::{self, MapFlags, ProtFlags};
 
@@ -115,6 +115,17 @@ impl Mapping {
         self.id
     }
 
+    /// Ends the ownership of the mapping without unmapping it: its address,
+    /// which [`unmap_raw`] unmaps. For the C library, whose table keeps
+    /// addresses (`crate::c_library`).
+    pub(crate) fn into_raw(self) -> NonNull<RawSemaphore> {
+        let sem = self.sem;
+        // The mapping is all a `Mapping` owns: forgetting it leaves the
+        // mapping, unmapped by `unmap_raw`.
+        core::mem::forget(self);
+        sem
+    }
+
     /// A second mapping of the same pages, made without the file:
     /// `mremap` with an old size of 0 on a shared mapping maps its pages
     /// again at a new address and leaves the first mapping in place.
@@ -155,6 +166,24 @@ impl Drop for Mapping {
     }
 }
 
+// A mapping is one page whichever length the file has (the C library's
+// `unmap_raw` relies on it): the smallest page Linux has is 4096 bytes.
+const _: () = assert!(RawSemaphore::SIZE <= 4096 && ROBUST_FILE_LEN <= 4096);
+
+/// Unmaps a mapping given up by [`Mapping::into_raw`].
+///
+/// # Safety
+///
+/// `sem` came from [`Mapping::into_raw`], is not unmapped yet, and nothing
+/// uses it after this call.
+pub(crate) unsafe fn unmap_raw(sem: NonNull<RawSemaphore>) {
+    // SAFETY: `sem` starts a mapping of one page (of `RawSemaphore::SIZE` or
+    // `ROBUST_FILE_LEN` bytes, both within the first page, asserted above),
+    // which `munmap` of SIZE bytes removes whole; the caller has the last
+    // use of it.
+    let _ = unsafe { mm::munmap(sem.as_ptr().cast(), RawSemaphore::SIZE) };
+}
+
 // SAFETY: the mapping is process-wide memory that is only ever accessed
 // through atomics; the pointer may be used and unmapped from any thread.
 unsafe impl Send for Mapping {}
@@ -177,6 +206,11 @@ fn other_layout_header(fd: &OwnedFd) -> bool {
 /// Checks the descriptor is a semaphore file and maps it.
 pub(super) fn map(fd: &OwnedFd, check_header: bool) -> Result<Mapping, Error> {
     let st = fs::fstat(fd).map_err(Error::from_errno)?;
+    map_with_stat(fd, &st, check_header)
+}
+
+/// [`map`] of a descriptor whose `fstat` the caller already has (`st`).
+pub(crate) fn map_with_stat(fd: &OwnedFd, st: &Stat, check_header: bool) -> Result<Mapping, Error> {
     if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
         // glibc maps whatever it opened, and mmap refuses a FIFO or a
         // device with ENODEV: the same errno for the same cause.
@@ -239,7 +273,7 @@ pub(super) fn map(fd: &OwnedFd, check_header: bool) -> Result<Mapping, Error> {
     Ok(Mapping {
         sem,
         len,
-        id: FileId::of(&st),
+        id: FileId::of(st),
         access,
     })
 }

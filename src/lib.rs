@@ -132,6 +132,8 @@ extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+#[doc(hidden)]
+pub mod c_library;
 mod error;
 mod file;
 mod file_id;

@@ -9,6 +9,7 @@ use crate::name::{CPath, Directory, Name};
 use crate::robust::Registration;
 use crate::{Error, Existence, FileId, OpenOptions, Operation, RawSemaphore};
 
+mod raw_mapping;
 mod robust;
 mod tokens;
 mod unlink;

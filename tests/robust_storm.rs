@@ -8,10 +8,19 @@
 //! survivor has given its tokens back the value is K, less at most the
 //! tokens recoveries reported uncertain.
 //!
+//! `kill_storm_with_c_holders` does the same with robust holders of both
+//! kinds: processes of this crate and C programs using the C library
+//! (`capi/tests/storm_holder.c`: `namedsem_open_robust`, `sem_wait`,
+//! `sem_post`), killed alike. It needs that program, which `ci/capi.sh`
+//! builds and names in NSEM_STORM_C_HOLDER; it is ignored by a plain
+//! `cargo test`, and fails if run without the program.
+//!
 //! Sizes (environment): NSEM_STORM_SECS (time limit, default 20),
 //! NSEM_STORM_KILLS (stop after this many kills, default 3000),
-//! NSEM_STORM_WORKERS (robust holders, default 6), NSEM_STORM_GLIBC (glibc
-//! peers, default 2), NSEM_STORM_LIMIT (K, default 3).
+//! NSEM_STORM_WORKERS (robust holders of this crate, default 6),
+//! NSEM_STORM_C_WORKERS (C holders, default 3, with C holders only),
+//! NSEM_STORM_GLIBC (glibc peers, default 2), NSEM_STORM_LIMIT (K, default
+//! 3).
 //!
 //! How "held at once" is counted soundly while processes die: one shared
 //! 64-bit word holds a 2-bit count per participant (its tokens), changed
@@ -26,13 +35,19 @@
 #![cfg(target_has_atomic = "64")]
 
 mod common;
+#[path = "robust_storm/participants.rs"]
+mod participants;
+#[path = "robust_storm/shared.rs"]
+mod shared;
 
 use std::os::unix::process::ExitStatusExt;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
 use common::{spawn, TestName};
 use named_semaphores::{Existence, NamedSemaphore};
+use participants::{c_holder_program, fork_worker, glibc_peer, spawn_c_holder, wait_pid};
+use shared::{spin, Kind, Rng, Shared};
 
 #[test]
 #[ignore = "entry point of child processes started by the other tests"]
@@ -53,211 +68,6 @@ fn env(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// The storm's shared words, in a file of their own mapped by every
-/// participant.
-#[repr(C)]
-struct Shared {
-    /// 2 bits per participant: the tokens it holds.
-    held: AtomicU64,
-    /// Set when the storm is over.
-    stop: AtomicU32,
-    /// Times a participant saw more than K tokens held.
-    violations: AtomicU32,
-    /// The most tokens seen held at once.
-    most: AtomicU32,
-    _pad: AtomicU32,
-    /// Tokens taken, in all.
-    entries: AtomicU64,
-}
-
-impl Shared {
-    /// Maps the state file at `path` (created by the test) for the life of
-    /// the process.
-    fn map(path: &str) -> &'static Shared {
-        let f = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
-            .expect("open state file");
-        use std::os::unix::io::AsRawFd;
-        // SAFETY: a new shared mapping of a file of at least one page.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                4096,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                f.as_raw_fd(),
-                0,
-            )
-        };
-        assert_ne!(p, libc::MAP_FAILED, "mmap state");
-        // SAFETY: page-aligned, zero-initialised atomics, mapped for the
-        // rest of the process; only accessed atomically.
-        unsafe { &*p.cast::<Shared>() }
-    }
-
-    fn total(word: u64) -> u32 {
-        (0..32).map(|i| ((word >> (2 * i)) & 3) as u32).sum()
-    }
-
-    /// Counts one more token held by participant `i`.
-    fn enter(&self, i: u32, limit: u32) {
-        let now = self.held.fetch_add(1 << (2 * i), SeqCst) + (1 << (2 * i));
-        let total = Self::total(now);
-        self.most.fetch_max(total, SeqCst);
-        if total > limit {
-            self.violations.fetch_add(1, SeqCst);
-        }
-        self.entries.fetch_add(1, SeqCst);
-    }
-
-    /// Counts one token fewer held by participant `i`.
-    fn leave(&self, i: u32) {
-        self.held.fetch_sub(1 << (2 * i), SeqCst);
-    }
-
-    /// Takes participant `i` (stopped) out of the count.
-    fn forget(&self, i: u32) {
-        let mine = (self.held.load(SeqCst) >> (2 * i)) & 3;
-        self.held.fetch_sub(mine << (2 * i), SeqCst);
-    }
-}
-
-/// A small random number generator (no allocation: it runs in forked
-/// children).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self, below: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % below
-    }
-}
-
-fn spin(iterations: u64) {
-    for _ in 0..iterations {
-        std::hint::spin_loop();
-    }
-}
-
-/// A robust holder, in a forked child: loops until the storm stops. Uses
-/// only the crate, atomics and `_exit`: nothing that allocates.
-fn robust_worker(name: &str, shared: &Shared, i: u32, limit: u32) -> ! {
-    let sem = match NamedSemaphore::options()
-        .robust(true)
-        .check_period(Duration::from_millis(10))
-        .open(name)
-    {
-        Ok(sem) => sem,
-        // SAFETY: ends the forked child at once.
-        Err(_) => unsafe { libc::_exit(2) },
-    };
-    let mut rng = Rng(u64::from(std::process::id()).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
-    while shared.stop.load(SeqCst) == 0 {
-        let permit = match rng.next(4) {
-            0 => sem.try_acquire(),
-            1 => sem.acquire_timeout(Duration::from_millis(rng.next(20))),
-            _ => sem.acquire().map(Some),
-        };
-        let Ok(Some(permit)) = permit else { continue };
-        shared.enter(i, limit);
-        // Sometimes a second token, held through the same work.
-        let second = if rng.next(4) == 0 {
-            sem.try_acquire().ok().flatten()
-        } else {
-            None
-        };
-        if second.is_some() {
-            shared.enter(i, limit);
-        }
-        spin(rng.next(2_000));
-        if let Some(p) = second {
-            shared.leave(i);
-            drop(p);
-        }
-        shared.leave(i);
-        drop(permit);
-        if rng.next(8) == 0 {
-            std::thread::yield_now();
-        }
-    }
-    drop(sem);
-    // SAFETY: ends the forked child without running the parent's exit code.
-    unsafe { libc::_exit(0) }
-}
-
-/// A glibc peer: `sem_timedwait`/`sem_trywait` and `sem_post` on the same
-/// semaphore, not robust, never killed.
-fn glibc_peer(name: &str, shared: &Shared, i: u32, limit: u32) {
-    let c = std::ffi::CString::new(format!("/{name}")).unwrap();
-    // SAFETY: a valid C string; no O_CREAT.
-    let sem = unsafe { libc::sem_open(c.as_ptr(), 0) };
-    assert_ne!(sem, libc::SEM_FAILED, "glibc sem_open");
-    let mut rng = Rng(u64::from(std::process::id()) | 1);
-    while shared.stop.load(SeqCst) == 0 {
-        let got = if rng.next(2) == 0 {
-            // SAFETY: `sem` came from sem_open.
-            unsafe { libc::sem_trywait(sem) == 0 }
-        } else {
-            let mut ts = libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            };
-            // SAFETY: valid out-pointer.
-            unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
-            ts.tv_nsec += 20_000_000;
-            if ts.tv_nsec >= 1_000_000_000 {
-                ts.tv_nsec -= 1_000_000_000;
-                ts.tv_sec += 1;
-            }
-            // SAFETY: `sem` came from sem_open; `ts` is valid.
-            unsafe { libc::sem_timedwait(sem, &ts) == 0 }
-        };
-        if !got {
-            continue;
-        }
-        shared.enter(i, limit);
-        spin(rng.next(2_000));
-        shared.leave(i);
-        // SAFETY: `sem` came from sem_open.
-        assert_eq!(unsafe { libc::sem_post(sem) }, 0);
-    }
-    // SAFETY: `sem` came from sem_open and is not used again.
-    unsafe { libc::sem_close(sem) };
-}
-
-/// Forks a robust worker.
-fn fork_worker(name: &str, shared: &Shared, i: u32, limit: u32) -> libc::pid_t {
-    // SAFETY: the child runs only `robust_worker`, which does not allocate
-    // or take locks another thread of this process could hold.
-    match unsafe { libc::fork() } {
-        -1 => panic!("fork: {}", std::io::Error::last_os_error()),
-        0 => robust_worker(name, shared, i, limit),
-        pid => pid,
-    }
-}
-
-/// Waits for `pid`; with `stopped`, until it has stopped.
-fn wait_pid(pid: libc::pid_t, stopped: bool) -> i32 {
-    let mut status = 0;
-    let flags = if stopped { libc::WUNTRACED } else { 0 };
-    loop {
-        // SAFETY: `pid` is our child; `status` is writable.
-        let r = unsafe { libc::waitpid(pid, &mut status, flags) };
-        if r == pid {
-            return status;
-        }
-        assert_eq!(
-            std::io::Error::last_os_error().raw_os_error(),
-            Some(libc::EINTR),
-            "waitpid"
-        );
-    }
 }
 
 /// The beacon files in /dev/shm.
@@ -298,13 +108,40 @@ impl Drop for StateFile {
 
 #[test]
 fn kill_storm() {
+    storm(None);
+}
+
+#[test]
+#[ignore = "needs the C library's storm holder: run by ci/capi.sh (NSEM_STORM_C_HOLDER)"]
+fn kill_storm_with_c_holders() {
+    storm(Some(c_holder_program()));
+}
+
+/// Per kind of robust holder: kills, and the tokens the killed ones were
+/// counted holding (what recoveries had to give back, less what died in
+/// the window between a take and its count).
+#[derive(Default)]
+struct Tally {
+    kills: u64,
+    held_at_kill: u64,
+}
+
+fn storm(c_holder: Option<String>) {
     let secs = env("NSEM_STORM_SECS", 20);
     let kill_target = env("NSEM_STORM_KILLS", 3000);
     let workers = env("NSEM_STORM_WORKERS", 6) as u32;
+    let c_workers = match c_holder {
+        Some(_) => env("NSEM_STORM_C_WORKERS", 3) as u32,
+        None => 0,
+    };
     let glibc = env("NSEM_STORM_GLIBC", 2) as u32;
     let limit = env("NSEM_STORM_LIMIT", 3) as u32;
-    assert!(workers + glibc <= 32, "at most 32 participants");
-    assert!((1..=3 * 32).contains(&limit));
+    let holders = workers + c_workers;
+    assert!(holders + glibc <= 32, "at most 32 participants");
+    assert!(holders > 0 && (1..=3 * 32).contains(&limit));
+    // Participants 0..workers are the crate's, then the C holders, then the
+    // glibc peers.
+    let kind = |i: u32| if i < workers { Kind::Crate } else { Kind::C };
 
     let name = TestName::new("storm");
     let state = StateFile(format!("/dev/shm/{}-state", name.name));
@@ -318,6 +155,10 @@ fn kill_storm() {
         .existence(Existence::CreateNew)
         .open(&name)
         .unwrap();
+    let start_holder = |i: u32| match (kind(i), &c_holder) {
+        (Kind::C, Some(program)) => spawn_c_holder(program, &name, &state.0, i, limit),
+        _ => fork_worker(&name, shared, i, limit),
+    };
 
     // CPU load: two spinning threads, as many as the cores CI has.
     let load_stop = AtomicBool::new(false);
@@ -342,41 +183,44 @@ fn kill_storm() {
 
         let peers: Vec<_> = (0..glibc)
             .map(|j| {
-                let index = (workers + j).to_string();
+                let index = (holders + j).to_string();
                 spawn(
                     "storm-glibc",
                     &[&name, &state.0, &index, &limit.to_string()],
                 )
             })
             .collect();
-        let mut pids: Vec<_> = (0..workers)
-            .map(|i| fork_worker(&name, shared, i, limit))
-            .collect();
+        let mut pids: Vec<_> = (0..holders).map(start_holder).collect();
 
         let mut rng = Rng(0x2545_f491_4f6c_dd1d ^ u64::from(std::process::id()));
         let start = Instant::now();
+        let mut tally: [Tally; 2] = Default::default();
         let mut kills = 0u64;
         while kills < kill_target && start.elapsed() < Duration::from_secs(secs) {
             std::thread::sleep(Duration::from_micros(rng.next(3_000)));
-            let i = rng.next(u64::from(workers)) as usize;
-            let pid = pids[i];
+            let i = rng.next(u64::from(holders)) as u32;
+            let pid = pids[i as usize];
             // SAFETY: `pid` is our live child.
             unsafe { libc::kill(pid, libc::SIGSTOP) };
             let status = wait_pid(pid, true);
             assert!(
                 libc::WIFSTOPPED(status),
-                "worker {pid} ended early: status {status:#x}"
+                "{:?} holder {pid} ended early: status {status:#x}",
+                kind(i)
             );
-            shared.forget(i as u32);
+            let held = shared.forget(i);
             // SAFETY: as above.
             unsafe { libc::kill(pid, libc::SIGKILL) };
             wait_pid(pid, false);
             kills += 1;
-            pids[i] = fork_worker(&name, shared, i as u32, limit);
+            let t = &mut tally[kind(i) as usize];
+            t.kills += 1;
+            t.held_at_kill += held;
+            pids[i as usize] = start_holder(i);
         }
         let elapsed = start.elapsed();
         shared.stop.store(1, SeqCst);
-        // A worker blocked in `acquire()` with no token left to wake it (all
+        // A holder blocked in a wait with no token left to wake it (all
         // lost as uncertain) is stopped and killed the same way.
         for (i, pid) in pids.into_iter().enumerate() {
             let give_up = Instant::now() + Duration::from_secs(10);
@@ -398,7 +242,8 @@ fn kill_storm() {
             assert!(
                 libc::WIFSIGNALED(status)
                     || libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-                "worker {pid} failed: status {status:#x}"
+                "{:?} holder {pid} failed: status {status:#x}",
+                kind(i as u32)
             );
         }
         for peer in peers {
@@ -412,16 +257,18 @@ fn kill_storm() {
             );
         }
         load_stop.store(true, SeqCst);
-        (kills, elapsed, over.load(SeqCst))
+        (kills, tally, elapsed, over.load(SeqCst))
     });
-    let (kills, elapsed, over) = outcome;
+    let (kills, tally, elapsed, over) = outcome;
 
     // Every survivor has given its tokens back: give back what the last
     // dead holders still record, then count.
     let last = sem.recover().unwrap();
-    let holders = sem.holders().unwrap();
-    let (uncertain, recovered) = (holders.uncertain(), holders.recovered());
-    let left: Vec<_> = holders.filter(|h| h.tokens > 0 || h.pending > 0).collect();
+    let holders_now = sem.holders().unwrap();
+    let (uncertain, recovered) = (holders_now.uncertain(), holders_now.recovered());
+    let left: Vec<_> = holders_now
+        .filter(|h| h.tokens > 0 || h.pending > 0)
+        .collect();
     let value = sem.value();
     // Beacons of holders killed while opening are swept by the recoveries
     // (the final one included): none tagged for this semaphore may remain
@@ -441,14 +288,14 @@ fn kill_storm() {
     for b in &ours {
         let _ = std::fs::remove_file(format!("/dev/shm/{b}"));
     }
+    let taken = |k: Kind| shared.kind_entries[k as usize].load(SeqCst);
     println!(
-        "kill storm: {kills} kills in {:.1} s ({} workers, {} glibc peers, limit {limit}); \
-         {} tokens taken; recoveries gave back {recovered} tokens ({} in the final recover); \
-         uncertain {uncertain}; most held at once {}; final value {value}; \
-         beacon files swept by the final recover: {}; of this semaphore left: {} (other new beacon files in /dev/shm: {})",
+        "kill storm: {kills} kills in {:.1} s ({workers} crate holders, {c_workers} C holders, \
+         {glibc} glibc peers, limit {limit}); {} tokens taken; recoveries gave back \
+         {recovered} tokens ({} in the final recover); uncertain {uncertain}; most held at \
+         once {}; final value {value}; beacon files swept by the final recover: {}; of this \
+         semaphore left: {} (other new beacon files in /dev/shm: {})",
         elapsed.as_secs_f64(),
-        workers,
-        glibc,
         shared.entries.load(SeqCst),
         last.tokens,
         shared.most.load(SeqCst),
@@ -456,6 +303,18 @@ fn kill_storm() {
         ours.len(),
         others.len(),
     );
+    for (k, t) in [(Kind::Crate, &tally[0]), (Kind::C, &tally[1])] {
+        if k == Kind::C && c_workers == 0 {
+            continue;
+        }
+        println!(
+            "  {k:?} holders: {} kills, {} tokens held when killed, {} tokens taken",
+            t.kills,
+            t.held_at_kill,
+            taken(k)
+        );
+    }
+    println!("  glibc peers: {} tokens taken", taken(Kind::Glibc));
     assert_eq!(
         shared.violations.load(SeqCst),
         0,
@@ -469,4 +328,11 @@ fn kill_storm() {
         "value {value} with limit {limit} and {uncertain} uncertain"
     );
     assert!(kills > 0 && shared.entries.load(SeqCst) > kills);
+    if c_workers > 0 {
+        // The C holders took part: they were killed and took tokens.
+        assert!(
+            tally[1].kills > 0 && taken(Kind::C) > 0,
+            "no C holder took part"
+        );
+    }
 }

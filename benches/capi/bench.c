@@ -9,6 +9,8 @@
  *                otherwise: each open maps it, each close unmaps it
  *   create       sem_open(O_CREAT|O_EXCL) + sem_close + sem_unlink
  *                (ITERATIONS / 4)
+ *   robust-wait-post  wait-post on a robust handle (namedsem_open_robust;
+ *                the build for the library only, with -DNAMEDSEM_ROBUST)
  * The figure is the best of 25 batches of ITERATIONS / 5 (default 20000):
  * short batches, so that on a busy machine some run undisturbed.
  */
@@ -29,6 +31,20 @@ static double now_ns(void) {
 
 static char name[100];
 static sem_t *held;
+
+#ifdef NAMEDSEM_ROBUST
+/* The library's extension (namedsem.h declares it; this program includes
+ * <semaphore.h> for both builds). */
+sem_t *namedsem_open_robust(const char *name, int oflag, ...);
+
+static sem_t *robust_held = SEM_FAILED;
+
+static int robust_wait_post(long n) {
+  for (long i = 0; i < n; i++)
+    if (sem_wait(robust_held) != 0 || sem_post(robust_held) != 0) return -1;
+  return 0;
+}
+#endif
 
 static int reopen(long n) {
   for (long i = 0; i < n; i++) {
@@ -102,6 +118,16 @@ int main(int argc, char **argv) {
     bad = run(which, open_close, n);
   else if (strcmp(which, "create") == 0)
     bad = run(which, create, n / 4 + 1);
+#ifdef NAMEDSEM_ROBUST
+  else if (strcmp(which, "robust-wait-post") == 0) {
+    char robust[120];
+    snprintf(robust, sizeof robust, "%s-robust", name);
+    robust_held = namedsem_open_robust(robust, O_CREAT | O_EXCL, 0600, 1);
+    bad = robust_held == SEM_FAILED ? (perror("namedsem_open_robust"), 1)
+                                    : run(which, robust_wait_post, n * 10);
+    if (robust_held != SEM_FAILED) sem_close(robust_held);
+  }
+#endif
   else {
     fprintf(stderr, "usage: bench reopen|wait-post|open|create [ITERATIONS]\n");
     bad = 2;
@@ -113,6 +139,8 @@ int main(int argc, char **argv) {
   snprintf(left, sizeof left, "%s-new", name);
   sem_unlink(left);
   snprintf(left, sizeof left, "%s-other", name);
+  sem_unlink(left);
+  snprintf(left, sizeof left, "%s-robust", name);
   sem_unlink(left);
   return bad;
 }

@@ -32,7 +32,7 @@ LIB="$TARGET_DIR/capi"
 ln -sf libnamedsem.so "$LIB/libnamedsem.so.0"
 mkdir -p "$OUT"
 gcc -O2 -Wall -Wextra -Werror -pthread -o "$OUT/bench-glibc" benches/capi/bench.c
-gcc -O2 -Wall -Wextra -Werror -pthread -o "$OUT/bench-namedsem" benches/capi/bench.c \
+gcc -O2 -Wall -Wextra -Werror -DNAMEDSEM_ROBUST -pthread -o "$OUT/bench-namedsem" benches/capi/bench.c \
     -L"$LIB" -lnamedsem -Wl,-rpath,"$LIB"
 deps=$(ldd "$OUT/bench-namedsem")
 grep -q "libnamedsem.so.0 => $LIB/" <<<"$deps" || {
@@ -48,6 +48,7 @@ for ((r = 0; r < ROUNDS; r++)); do
         "$OUT/bench-glibc" "${c%%:*}" "$ITER" >>"$OUT/glibc.txt"
         "$OUT/bench-namedsem" "${c%%:*}" "$ITER" >>"$OUT/namedsem.txt"
     done
+    "$OUT/bench-namedsem" robust-wait-post "$ITER" >>"$OUT/namedsem.txt"
 done
 
 best() { # CASE FILE
@@ -61,5 +62,9 @@ for c in "${CASES[@]}"; do
     awk -v c="$name" -v g="$g" -v n="$n" -v t="$target" \
         'BEGIN { printf "| %s | %.0f | %.0f | %.2f | %s |\n", c, g, n, n / g, t == "-" ? "-" : "<= " t }'
 done
+plain=$(best wait-post "$OUT/namedsem.txt")
+robust=$(best robust-wait-post "$OUT/namedsem.txt")
+echo
+awk -v p="$plain" -v r="$robust" 'BEGIN { printf "robust handle (namedsem_open_robust): wait-post %.1f ns, plain %.1f ns, ratio %.2f\n", r, p, r / p }'
 echo
 echo "best of $ROUNDS rounds of 25 batches each, the two sides in turns; $(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -86,6 +86,33 @@ int sem_timedwait(sem_t *sem, const struct timespec *abstime);
 int sem_clockwait(sem_t *sem, clockid_t clock, const struct timespec *abstime);
 #endif
 
+/* The robust extension (this library only; not in <semaphore.h>).
+ *
+ * namedsem_open_robust opens or creates a named semaphore as sem_open does
+ * (the same oflag, and mode_t mode, unsigned int value after it with
+ * O_CREAT) and returns a robust handle: the tokens its sem_wait,
+ * sem_trywait, sem_timedwait and sem_clockwait take are recorded in the
+ * semaphore's file and come back if the process dies holding them
+ * (SIGKILL, a crash, exec), exactly once, while glibc programs keep sharing
+ * the semaphore. sem_post gives back a recorded token; sem_close gives back
+ * what the handle still holds and ends it; sem_getvalue works. A blocked
+ * sem_wait checks for dead holders before it sleeps and every 100 ms.
+ * value is the limit when the call creates the semaphore or adds a record
+ * to one made without it. Each call makes a new handle (124 at once per
+ * semaphore). The handle is not the address of a sem_t: pass it only to
+ * this library's functions, never dereference or copy it.
+ *
+ * Errors besides sem_open's: EINVAL without O_CREAT on a semaphore that
+ * has no record yet, ENOSPC when every slot of the record is taken,
+ * EUCLEAN for a corrupt record, EOPNOTSUPP (ENOTSUP) on a target without
+ * 64-bit atomics.
+ *
+ * namedsem_recover gives back the tokens of the semaphore's dead holders
+ * now and returns how many (-1 and EINVAL if sem is not a robust handle).
+ */
+sem_t *namedsem_open_robust(const char *name, int oflag, ...);
+int namedsem_recover(sem_t *sem);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,7 +1,9 @@
 //! POSIX semaphores for C: `sem_open`, `sem_close`, `sem_unlink`,
 //! `sem_wait`, `sem_trywait`, `sem_timedwait`, `sem_clockwait`, `sem_post`,
 //! `sem_getvalue`, `sem_init` and `sem_destroy`, with glibc's signatures,
-//! errno values and `sem_t` image, built on the `named-semaphores` crate.
+//! errno values and `sem_t` image, built on the `named-semaphores` crate;
+//! and the robust extension, `namedsem_open_robust` and `namedsem_recover`
+//! (`robust.rs`): tokens that come back when their holder dies.
 //!
 //! Built as `libnamedsem.so` and `libnamedsem.a` (header
 //! `include/namedsem.h`). Link it before the C library, or inject it with
@@ -16,8 +18,8 @@
 //! `abort` (called only if a bug made the library panic).
 //!
 //! The functions are split by what they work on: `named.rs` (`sem_open`,
-//! `sem_close`, `sem_unlink`) over `table.rs` (the open semaphores) and
-//! `map.rs` (mapping an existing semaphore file),
+//! `sem_close`, `sem_unlink`) over `table.rs` (the open semaphores) and the
+//! crate's file layer (`named_semaphores::c_library`),
 //! `unnamed.rs` (the calls on any semaphore), `timed.rs` (the timed waits
 //! and C time types), `errno.rs` and `lock.rs`.
 //!
@@ -46,8 +48,8 @@
 
 mod errno;
 mod lock;
-mod map;
 mod named;
+mod robust;
 mod table;
 mod timed;
 mod unnamed;
@@ -57,6 +59,7 @@ use core::ffi::{c_char, CStr};
 use named_semaphores::RawSemaphore;
 
 pub use named::{sem_close, sem_open, sem_unlink};
+pub use robust::{namedsem_open_robust, namedsem_recover};
 #[cfg(target_pointer_width = "32")]
 pub use timed::{__sem_clockwait64, __sem_timedwait64, __sem_timedwait_time64, timespec64};
 pub use timed::{sem_clockwait, sem_timedwait, timespec};
@@ -146,23 +149,35 @@ mod personality {
     );
 }
 
+/// What a C `sem_t *` designates.
+pub(crate) enum Sem<'a> {
+    /// A semaphore: from `sem_open` or `sem_init` (this library's or
+    /// glibc's).
+    Plain(&'a RawSemaphore),
+    /// A robust handle from `namedsem_open_robust` (`robust.rs`).
+    Robust(robust::Robust<'a>),
+}
+
 /// The semaphore behind a C `sem_t *`, or `None` (errno `EINVAL`) for a null
-/// or misaligned pointer.
+/// or misaligned pointer that is not a robust handle. A robust handle's
+/// pointer is misaligned on purpose: the plain path has no extra test.
 ///
 /// # Safety
 ///
-/// A non-null, aligned `sem` must point to a semaphore that `sem_init` or
-/// `sem_open` made (by this library or by glibc) and that stays valid for
-/// `'a`: the C contract of every `sem_*` function.
-pub(crate) unsafe fn sem_ref<'a>(sem: *mut sem_t) -> Option<&'a RawSemaphore> {
+/// A non-null `sem` must point to a semaphore that `sem_init` or
+/// `sem_open` made (by this library or by glibc), or be a robust handle from
+/// `namedsem_open_robust`, that stays valid for `'a`: the C contract of
+/// every `sem_*` function.
+#[inline(always)]
+pub(crate) unsafe fn sem_ref<'a>(sem: *mut sem_t) -> Option<Sem<'a>> {
     if sem.is_null() || !sem.is_aligned() {
-        errno::set(e::EINVAL);
-        return None;
+        // SAFETY: forwarded from the caller.
+        return unsafe { robust::handle(sem) }.map(Sem::Robust);
     }
     // SAFETY: non-null and aligned; the caller promises a live semaphore.
     // All access to it goes through atomics, so other threads and processes
     // using it at the same time is expected.
-    Some(unsafe { &*sem })
+    Some(Sem::Plain(unsafe { &*sem }))
 }
 
 /// A C string's bytes (any but NUL: glibc takes names that are not UTF-8),

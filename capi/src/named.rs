@@ -4,26 +4,60 @@
 //! open, by the identity of the file at the name (`open` and `fstat`, as
 //! glibc does), and hands out the pointer it already has without mapping
 //! the file again. An existing semaphore not open yet is checked and mapped
-//! from that same descriptor (`map.rs`); creation, and every error to
-//! report, go through the crate. The mappings stay in the table
-//! (`table.rs`) until the last `sem_close`.
+//! from that same descriptor by the crate's file layer
+//! (`named_semaphores::c_library`, the checks every open by the crate
+//! makes); creation, and every error to report, go through the crate too.
+//! The mappings stay in the table (`table.rs`) until the last `sem_close`.
 
 use core::ffi::{c_char, c_int, c_uint, CStr};
-use core::ptr;
+use core::ptr::NonNull;
 
-use named_semaphores::{Error, ErrorKind, Existence, NamedSemaphore, NAME_MAX, VALUE_MAX};
+use named_semaphores::{
+    c_library, Error, ErrorKind, Existence, NamedSemaphore, NAME_MAX, VALUE_MAX,
+};
 use rustix::fd::OwnedFd;
 use rustix::fs::{self, Mode, OFlags, Stat};
 use rustix::io::Errno;
-use rustix::mm;
 
-use crate::map;
+use crate::robust;
 use crate::table::{self, Added, FileId, Reservation};
 use crate::{bare_name, e, errno, name_bytes, sem_t, SEM_FAILED};
 
 /// `O_CREAT` and `O_EXCL` (the same on every supported target).
 const O_CREAT: c_int = 0o100;
 const O_EXCL: c_int = 0o200;
+
+/// What a `sem_open`-style call (`sem_open`, `namedsem_open_robust`)
+/// asks: the name's bytes, whether `oflag` has `O_CREAT`, and what to ask
+/// of the crate. `None`, with errno `EINVAL` set, for a null name.
+///
+/// # Safety
+///
+/// A non-null `name` must point to a NUL-terminated string.
+pub(crate) unsafe fn open_request<'a>(
+    name: *const c_char,
+    oflag: c_int,
+    value: c_uint,
+) -> Option<(&'a [u8], bool, Existence)> {
+    // SAFETY: the caller passes a C string or null.
+    let Some(name) = (unsafe { name_bytes(name) }) else {
+        errno::set(e::EINVAL);
+        return None;
+    };
+    Some((name, oflag & O_CREAT != 0, existence_of(oflag, value)))
+}
+
+/// What `sem_open`'s `oflag` (and `value`) ask of the crate.
+fn existence_of(oflag: c_int, value: c_uint) -> Existence {
+    match (oflag & O_CREAT != 0, oflag & O_EXCL != 0) {
+        (false, _) => Existence::OpenExisting,
+        (true, true) => Existence::CreateNew,
+        // glibc checks the value only when it is about to create: an
+        // existing semaphore opens whatever `value` says.
+        (true, false) if value > VALUE_MAX => Existence::OpenExisting,
+        (true, false) => Existence::OpenOrCreate,
+    }
+}
 
 /// Where glibc puts a semaphore named `NAME`: this prefix, then `NAME`.
 const PATH_PREFIX: &[u8] = b"/dev/shm/sem.";
@@ -122,36 +156,30 @@ fn enter(room: Reservation, sem: *mut sem_t, id: FileId) -> *mut sem_t {
 /// Maps a semaphore the lookup found but this process does not have open.
 fn open_found(fd: &OwnedFd, st: &Stat, id: FileId) -> Result<*mut sem_t, c_int> {
     let room = reserve()?;
-    let sem = map::map(fd, st).map_err(|errno| errno.raw_os_error())?;
-    Ok(enter(room, sem, id))
+    let sem = c_library::map_file(fd, st).map_err(|err| err.raw_os_error())?;
+    Ok(enter(room, sem.as_ptr(), id))
 }
 
 /// Takes the mapping out of a handle opened with `unlink_on_drop(false)`:
-/// its address and file identity, for the table to keep and
-/// [`unmap`] to end.
+/// its address and file identity, for the table to keep and [`unmap`] to
+/// end.
 fn into_mapping(sem: NamedSemaphore) -> (*mut sem_t, FileId) {
-    let raw = ptr::from_ref(sem.as_raw()).cast_mut();
-    let id = sem.file_id();
-    // A handle holds its mapping and nothing else that needs dropping (no
-    // descriptor, no allocation in a build without `alloc`), and this one
-    // does not unlink on drop: forgetting it leaves the mapping, of
-    // `RawSemaphore::SIZE` bytes at `raw`, to the caller.
-    core::mem::forget(sem);
-    (raw, id)
+    let (raw, id) = sem.into_raw_mapping();
+    (raw.as_ptr(), id)
 }
 
-/// Unmaps a semaphore mapped by [`into_mapping`] or `map::map` that
-/// nothing uses any more.
+/// Unmaps a semaphore mapped by [`into_mapping`] or `c_library::map_file`
+/// that nothing uses any more.
 fn unmap(sem: *mut sem_t) {
-    // SAFETY: `sem` is the start of a mapping of `RawSemaphore::SIZE` bytes,
-    // made by `map::map` or left by a forgotten handle (`into_mapping`), and
-    // the caller has the last use of it: no pointer to it is handed out
-    // again.
-    let _ = unsafe { mm::munmap(sem.cast(), sem_t::SIZE) };
+    let Some(sem) = NonNull::new(sem) else { return };
+    // SAFETY: `sem` is the start of a mapping made by `map_file` or given up
+    // by a handle (`into_mapping`), and the caller has the last use of it:
+    // no pointer to it is handed out again.
+    unsafe { c_library::unmap(sem) };
 }
 
 /// The errno for an open that failed in the crate.
-fn open_errno(create: bool, existence: Existence, err: &Error) -> c_int {
+pub(crate) fn open_errno(create: bool, existence: Existence, err: &Error) -> c_int {
     if create && existence == Existence::OpenExisting && err.kind() == ErrorKind::NotFound {
         e::EINVAL // it would have been created with a bad value
     } else {
@@ -210,18 +238,8 @@ pub unsafe extern "C" fn sem_open(
     value: c_uint,
 ) -> *mut sem_t {
     // SAFETY: the caller passes a C string or null.
-    let Some(name) = (unsafe { name_bytes(name) }) else {
-        errno::set(e::EINVAL);
+    let Some((name, create, existence)) = (unsafe { open_request(name, oflag, value) }) else {
         return SEM_FAILED;
-    };
-    let create = oflag & O_CREAT != 0;
-    let existence = match (create, oflag & O_EXCL != 0) {
-        (false, _) => Existence::OpenExisting,
-        (true, true) => Existence::CreateNew,
-        // glibc checks the value only when it is about to create: an
-        // existing semaphore opens whatever `value` says.
-        (true, false) if value > VALUE_MAX => Existence::OpenExisting,
-        (true, false) => Existence::OpenOrCreate,
     };
     let path = SemPath::new(name);
     loop {
@@ -279,7 +297,9 @@ pub unsafe extern "C" fn sem_open(
 }
 
 /// `int sem_close(sem_t *sem)`: drops one reference to a semaphore from
-/// `sem_open`; the last one unmaps it. Does not remove the name.
+/// `sem_open`; the last one unmaps it. Does not remove the name. On a
+/// robust handle (`namedsem_open_robust`), gives back the tokens it still
+/// holds, as the death of its process would, and ends the handle.
 ///
 /// Returns 0, or -1 with errno `EINVAL` if `sem` is not an open named
 /// semaphore of this process.
@@ -289,6 +309,10 @@ pub unsafe extern "C" fn sem_open(
 /// After the last `sem_close`, the caller must not use `sem` again.
 #[no_mangle]
 pub unsafe extern "C" fn sem_close(sem: *mut sem_t) -> c_int {
+    if robust::is_tagged(sem) {
+        // SAFETY: forwarded from the caller.
+        return unsafe { robust::close_handle(sem) };
+    }
     match table::release(sem) {
         Some(true) => {
             unmap(sem);

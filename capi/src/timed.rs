@@ -8,7 +8,7 @@ use core::time::Duration;
 
 use named_semaphores::{Clock, RawSemaphore};
 
-use crate::{e, errno, sem_ref, sem_t};
+use crate::{e, errno, sem_ref, sem_t, Sem};
 
 /// `clockid_t` values `sem_clockwait` accepts.
 const CLOCK_REALTIME: c_int = 0;
@@ -87,10 +87,11 @@ unsafe fn clockwait(sem: *mut sem_t, clock: Option<Clock>, at: Option<(i64, i64)
         Err(errno) => return errno::fail(errno),
     };
     // SAFETY: forwarded from the caller.
-    let Some(sem) = (unsafe { sem_ref(sem) }) else {
-        return -1;
-    };
-    wait(sem, Some(deadline))
+    match unsafe { sem_ref(sem) } {
+        Some(Sem::Plain(sem)) => wait(sem, Some(deadline)),
+        Some(Sem::Robust(sem)) => sem.wait(Some(deadline)),
+        None => -1,
+    }
 }
 
 fn clock_of(clockid: c_int) -> Option<Clock> {

@@ -6,7 +6,7 @@ use core::ffi::{c_int, c_uint};
 
 use named_semaphores::{RawSemaphore, VALUE_MAX};
 
-use crate::{e, errno, sem_ref, sem_t};
+use crate::{e, errno, sem_ref, sem_t, Sem};
 
 /// `int sem_init(sem_t *sem, int pshared, unsigned int value)`: makes an
 /// unnamed semaphore in the caller's memory.
@@ -46,7 +46,9 @@ pub unsafe extern "C" fn sem_init(sem: *mut sem_t, pshared: c_int, value: c_uint
 pub unsafe extern "C" fn sem_destroy(sem: *mut sem_t) -> c_int {
     // SAFETY: forwarded from the caller.
     match unsafe { sem_ref(sem) } {
-        Some(_) => 0,
+        Some(Sem::Plain(_)) => 0,
+        // A robust handle is ended by `sem_close`.
+        Some(Sem::Robust(_)) => errno::fail(e::EINVAL),
         None => -1,
     }
 }
@@ -61,8 +63,10 @@ pub unsafe extern "C" fn sem_destroy(sem: *mut sem_t) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn sem_post(sem: *mut sem_t) -> c_int {
     // SAFETY: forwarded from the caller.
-    let Some(sem) = (unsafe { sem_ref(sem) }) else {
-        return -1;
+    let sem = match unsafe { sem_ref(sem) } {
+        Some(Sem::Plain(sem)) => sem,
+        Some(Sem::Robust(sem)) => return sem.post(),
+        None => return -1,
     };
     match sem.release() {
         Ok(()) => 0,
@@ -80,14 +84,16 @@ pub unsafe extern "C" fn sem_post(sem: *mut sem_t) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn sem_getvalue(sem: *mut sem_t, sval: *mut c_int) -> c_int {
     // SAFETY: forwarded from the caller.
-    let Some(sem) = (unsafe { sem_ref(sem) }) else {
-        return -1;
+    let value = match unsafe { sem_ref(sem) } {
+        Some(Sem::Plain(sem)) => sem.value(),
+        Some(Sem::Robust(sem)) => sem.value(),
+        None => return -1,
     };
     if sval.is_null() {
         return errno::fail(e::EINVAL);
     }
     // The value is at most VALUE_MAX, which fits an int.
-    let value = sem.value().min(VALUE_MAX) as c_int;
+    let value = value.min(VALUE_MAX) as c_int;
     // SAFETY: the caller gives a writable int.
     unsafe { sval.write_unaligned(value) };
     0
@@ -102,8 +108,10 @@ pub unsafe extern "C" fn sem_getvalue(sem: *mut sem_t, sval: *mut c_int) -> c_in
 #[no_mangle]
 pub unsafe extern "C" fn sem_trywait(sem: *mut sem_t) -> c_int {
     // SAFETY: forwarded from the caller.
-    let Some(sem) = (unsafe { sem_ref(sem) }) else {
-        return -1;
+    let sem = match unsafe { sem_ref(sem) } {
+        Some(Sem::Plain(sem)) => sem,
+        Some(Sem::Robust(sem)) => return sem.try_take(),
+        None => return -1,
     };
     match sem.try_acquire() {
         // `sem_trywait` keeps the token taken.
@@ -127,8 +135,10 @@ pub unsafe extern "C" fn sem_trywait(sem: *mut sem_t) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn sem_wait(sem: *mut sem_t) -> c_int {
     // SAFETY: forwarded from the caller.
-    let Some(sem) = (unsafe { sem_ref(sem) }) else {
-        return -1;
+    let sem = match unsafe { sem_ref(sem) } {
+        Some(Sem::Plain(sem)) => sem,
+        Some(Sem::Robust(sem)) => return sem.wait(None),
+        None => return -1,
     };
     // The fast path: a token free now, kept taken as `sem_wait` keeps it.
     if let Ok(Some(permit)) = sem.try_acquire() {

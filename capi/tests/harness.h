@@ -1,9 +1,12 @@
-/* The test harness shared by the C test programs (semtest.c, limits.c):
- * one line per check, a closing "N passed, N failed, N skipped" line, and
- * semaphore names unique to the process that are unlinked at exit.
- * Include it after <semaphore.h> or "namedsem.h" and the C headers. */
+/* The test harness shared by the C test programs (semtest.c, limits.c,
+ * race.c, robust.c): one line per check, a closing "N passed, N failed, N
+ * skipped" line, semaphore names unique to the process that are unlinked at
+ * exit, and two small helpers (a value, a deadline). Include it after
+ * <semaphore.h> or "namedsem.h" and the C headers. */
 #ifndef NSEM_HARNESS_H
 #define NSEM_HARNESS_H
+
+#include <time.h>
 
 static int passed, failed, skipped;
 
@@ -43,6 +46,20 @@ static void cleanup(void) {
     snprintf(path, sizeof path, "/dev/shm/sem.%s", names[i] + 1);
     unlink(path);
   }
+}
+/* The value of a semaphore, or -12345 if sem_getvalue fails. */
+static __attribute__((unused)) int value_of(sem_t *s) {
+  int v = -12345;
+  return sem_getvalue(s, &v) == 0 ? v : -12345;
+}
+/* The time ms milliseconds from now on clock. */
+static __attribute__((unused)) struct timespec after_ms(clockid_t clock, long ms) {
+  struct timespec t;
+  clock_gettime(clock, &t);
+  t.tv_sec += ms / 1000;
+  t.tv_nsec += (ms % 1000) * 1000000L;
+  if (t.tv_nsec >= 1000000000L) { t.tv_sec++; t.tv_nsec -= 1000000000L; }
+  return t;
 }
 /* Prints the closing line; the program's exit status. */
 static int finish(void) {
