@@ -1,6 +1,10 @@
 //! Unit tests of the command-line parser.
 
+use std::time::Duration;
+
 use super::*;
+use crate::failure::EXIT_USAGE;
+use crate::given::WATCH_DEFAULT;
 use crate::values::{parse_mode, parse_seconds};
 
 fn args(a: &[&str]) -> Vec<OsString> {

@@ -3,62 +3,14 @@
 
 use std::io::Write;
 
-use named_semaphores::{Error, Existence, NamedSemaphore, OwnedEntry, PROCESSES_BUFFER_LEN};
+use named_semaphores::{Existence, NamedSemaphore, PROCESSES_BUFFER_LEN};
 
-use crate::cli::{Cli, Command};
+use crate::command::{Cli, Command};
+use crate::failure::{error, Failure, EXIT_ERROR, EXIT_OK};
 use crate::output::{self, Users};
 use crate::run::{self, Acquired};
-use crate::{glob, help, json, signals, watch, Failure, EXIT_ERROR, EXIT_OK};
-
-/// `/NAME` as the user meant it, for messages.
-pub fn shown(name: &str) -> String {
-    format!("/{}", name.trim_start_matches('/'))
-}
-
-/// A failed operation on the semaphore `name`. The library's message names
-/// the operation and the semaphore (`open "/jobs": ...`); `name` is added
-/// only where the error does not carry it.
-pub fn error(name: &str, err: Error) -> Failure {
-    let message = if err.name().is_some() {
-        err.to_string()
-    } else {
-        format!("{}: {err}", shown(name))
-    };
-    Failure {
-        code: EXIT_ERROR,
-        message,
-    }
-}
-
-/// Opens an existing semaphore, leaving it in place at the end.
-pub fn open(cli: &Cli, name: &str) -> Result<NamedSemaphore, Failure> {
-    NamedSemaphore::options()
-        .directory(&cli.dir)
-        .unlink_on_drop(false)
-        .open(name)
-        .map_err(|e| error(name, e))
-}
-
-/// The semaphores of the directory whose names match one of `patterns`
-/// (every one if there are none), sorted by name.
-pub fn entries(dir: &str, patterns: &[String]) -> Result<Vec<OwnedEntry>, Failure> {
-    let mut entries = named_semaphores::list_all_in(dir).map_err(|e| Failure {
-        code: EXIT_ERROR,
-        message: format!(
-            "{dir}: cannot list the directory: {}",
-            std::io::Error::from_raw_os_error(e.raw_os_error())
-        ),
-    })?;
-    if !patterns.is_empty() {
-        entries.retain(|e| {
-            patterns
-                .iter()
-                .any(|p| glob::matches(p.as_bytes(), &e.name))
-        });
-    }
-    entries.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(entries)
-}
+use crate::semaphores::{entries, open};
+use crate::{help, json, signals, watch};
 
 /// The processes using the semaphore `name`.
 fn users(dir: &str, name: &str) -> Result<Users, Failure> {

@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 
 use named_semaphores::{Error, NamedSemaphore, Permit};
 
-use crate::cli::{Cli, Timeout};
-use crate::commands::{error, open};
-use crate::{signals, Failure, EXIT_BUSY, EXIT_CANNOT_RUN, EXIT_ERROR, EXIT_NOT_FOUND};
+use crate::command::{Cli, Timeout};
+use crate::failure::{error, Failure, EXIT_BUSY, EXIT_CANNOT_RUN, EXIT_ERROR, EXIT_NOT_FOUND};
+use crate::semaphores::open;
+use crate::signals;
 
 /// How long one slice of a blocking wait lasts before `nsem` checks for
 /// signals (the library's waits retry on signals by design).
