@@ -57,6 +57,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli, Failure> {
             Long("value") => g.value = Some(value(&mut p, "--value")?),
             Long("mode") => g.mode = Some(value(&mut p, "--mode")?),
             Long("exist-ok") => g.exist_ok = true,
+            Long("robust") => g.robust = true,
             Long("timeout") => g.timeout = Some(value(&mut p, "--timeout")?),
             Long("try") => g.try_only = true,
             Long("watch") => {

@@ -5,7 +5,9 @@ use std::ffi::OsString;
 use std::time::Duration;
 
 /// The commands, as typed.
-pub const COMMANDS: [&str; 7] = ["list", "info", "create", "post", "wait", "unlink", "run"];
+pub const COMMANDS: [&str; 8] = [
+    "list", "info", "create", "post", "wait", "unlink", "run", "recover",
+];
 
 /// A timeout as given: the duration, and the text for messages.
 #[derive(Clone, Debug, PartialEq)]
@@ -57,6 +59,8 @@ pub enum Command {
         value: u32,
         mode: u32,
         exist_ok: bool,
+        /// With a record of its holders (robust mode).
+        robust: bool,
     },
     Post {
         name: String,
@@ -73,6 +77,13 @@ pub enum Command {
         name: String,
         timeout: Option<Timeout>,
         command: Vec<OsString>,
+        /// Holding the token as a recorded holder of a robust semaphore.
+        robust: bool,
+    },
+    /// Gives back the tokens of a robust semaphore's dead holders.
+    Recover {
+        name: String,
+        json: bool,
     },
 }
 

@@ -3,14 +3,14 @@
 
 use std::io::Write;
 
-use named_semaphores::{Existence, NamedSemaphore, PROCESSES_BUFFER_LEN};
+use named_semaphores::{ErrorKind, Existence, NamedSemaphore, PROCESSES_BUFFER_LEN};
 
 use crate::command::{Cli, Command};
 use crate::failure::{error, Failure, EXIT_ERROR, EXIT_OK};
 use crate::output::{self, Users};
 use crate::run::{self, Acquired};
 use crate::semaphores::{entries, open};
-use crate::{help, json, signals, watch};
+use crate::{help, json, robust, signals, watch};
 
 /// The processes using the semaphore `name`.
 fn users(dir: &str, name: &str) -> Result<Users, Failure> {
@@ -55,11 +55,18 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Info { name, json } => {
             let info = named_semaphores::inspect_in(&cli.dir, name).map_err(|e| error(name, e))?;
             let users = users(&cli.dir, name)?;
+            let record = if info.robust {
+                robust::record(&cli.dir, name)?
+            } else {
+                None
+            };
             let bare = name.trim_start_matches('/').as_bytes();
             let text = if *json {
-                json::info(bare, &info, &users) + "\n"
+                json::info(bare, &info, &users, record.as_ref()) + "\n"
             } else {
-                output::info_text(bare, &info, &cli.dir) + &output::users_text(&users)
+                output::info_text(bare, &info, &cli.dir)
+                    + &robust::record_text(record.as_ref())
+                    + &output::users_text(&users)
             };
             let _ = out.write_all(text.as_bytes());
         }
@@ -68,6 +75,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
             value,
             mode,
             exist_ok,
+            robust,
         } => {
             let existence = if *exist_ok {
                 Existence::OpenOrCreate
@@ -79,6 +87,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
                 .initial_value(*value)
                 .mode(*mode)
                 .existence(existence)
+                .robust(*robust)
                 .unlink_on_drop(false)
                 .open(name)
                 .map_err(|e| error(name, e))?;
@@ -114,9 +123,31 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
             name,
             timeout,
             command,
+            robust,
         } => {
             drop(out);
-            return run::run_command(&cli, name, timeout.as_ref(), command);
+            return run::run_command(&cli, name, timeout.as_ref(), command, *robust);
+        }
+        Command::Recover { name, json } => {
+            // Opened plainly: this process is no holder of its own.
+            let sem = open(&cli, name)?;
+            let done = sem.recover().map_err(|e| {
+                let no_record = e.kind() == ErrorKind::NotRobust;
+                let mut failure = error(name, e);
+                if no_record {
+                    failure
+                        .message
+                        .push_str(" (not made with nsem create --robust)");
+                }
+                failure
+            })?;
+            let value = sem.value();
+            let text = if *json {
+                json::recovery(sem.name(), &done, value)
+            } else {
+                robust::recovery_text(sem.name(), &done, value)
+            };
+            let _ = out.write_all(text.as_bytes());
         }
     }
     Ok(EXIT_OK)

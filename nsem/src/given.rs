@@ -23,6 +23,7 @@ pub struct Given {
     pub value: Option<String>,
     pub mode: Option<String>,
     pub exist_ok: bool,
+    pub robust: bool,
     pub timeout: Option<String>,
     pub try_only: bool,
     pub watch: Option<Option<String>>,
@@ -51,9 +52,10 @@ fn one_name(p: &mut Vec<String>, cmd: &str, extra_ok: usize) -> Result<String, F
 pub fn build(name: &'static str, mut g: Given) -> Result<Command, Failure> {
     let allowed: &[&str] = match name {
         "list" => &["json", "watch", "count"],
-        "info" => &["json"],
-        "create" => &["value", "mode", "exist-ok"],
-        "wait" | "run" => &["timeout", "try"],
+        "info" | "recover" => &["json"],
+        "create" => &["value", "mode", "exist-ok", "robust"],
+        "wait" => &["timeout", "try"],
+        "run" => &["timeout", "try", "robust"],
         _ => &[],
     };
     let set = [
@@ -61,6 +63,7 @@ pub fn build(name: &'static str, mut g: Given) -> Result<Command, Failure> {
         ("value", g.value.is_some()),
         ("mode", g.mode.is_some()),
         ("exist-ok", g.exist_ok),
+        ("robust", g.robust),
         ("timeout", g.timeout.is_some()),
         ("try", g.try_only),
         ("watch", g.watch.is_some()),
@@ -129,6 +132,10 @@ pub fn build(name: &'static str, mut g: Given) -> Result<Command, Failure> {
             name: one_name(&mut g.positional, name, 0)?,
             json: g.json,
         },
+        "recover" => Command::Recover {
+            name: one_name(&mut g.positional, name, 0)?,
+            json: g.json,
+        },
         "create" => Command::Create {
             name: one_name(&mut g.positional, name, 0)?,
             value: match &g.value {
@@ -137,6 +144,7 @@ pub fn build(name: &'static str, mut g: Given) -> Result<Command, Failure> {
             },
             mode: g.mode.as_deref().map_or(Ok(0o600), parse_mode)?,
             exist_ok: g.exist_ok,
+            robust: g.robust,
         },
         "post" => {
             let sem = one_name(&mut g.positional, name, 1)?;
@@ -171,6 +179,7 @@ pub fn build(name: &'static str, mut g: Given) -> Result<Command, Failure> {
                 name: sem,
                 timeout,
                 command: g.run_command,
+                robust: g.robust,
             }
         }
     })

@@ -6,7 +6,8 @@
 //! checked in `given` (option values in `values`) into a `command`, whose
 //! help texts are in `help`; it is carried out in `commands`, `run` (with
 //! `signals`) and `watch`, on semaphores reached through `semaphores`, and
-//! printed by `output` and `json` (owner names from `names`). Exit codes
+//! printed by `output` and `json` (owner names from `names`; robust
+//! semaphores' records and recoveries from `robust`). Exit codes
 //! and failures are in `failure`.
 
 mod cli;
@@ -19,6 +20,7 @@ mod help;
 mod json;
 mod names;
 mod output;
+mod robust;
 mod run;
 mod semaphores;
 mod signals;

@@ -4,13 +4,35 @@
 use named_semaphores::{NamedSemaphore, OwnedEntry};
 
 use crate::command::Cli;
-use crate::failure::{error, Failure, EXIT_ERROR};
+use crate::failure::{error, shown, Failure, EXIT_ERROR};
 use crate::glob;
 
 /// Opens an existing semaphore, leaving it in place at the end.
 pub fn open(cli: &Cli, name: &str) -> Result<NamedSemaphore, Failure> {
     NamedSemaphore::options()
         .directory(&cli.dir)
+        .unlink_on_drop(false)
+        .open(name)
+        .map_err(|e| error(name, e))
+}
+
+/// Opens an existing robust semaphore as one of its recorded holders (`run
+/// --robust`). A semaphore without a record is refused rather than given
+/// one: its limit, the value it was created with, is not known here.
+pub fn open_holder(cli: &Cli, name: &str) -> Result<NamedSemaphore, Failure> {
+    let info = named_semaphores::inspect_in(&cli.dir, name).map_err(|e| error(name, e))?;
+    if info.status.is_valid() && !info.robust {
+        return Err(Failure {
+            code: EXIT_ERROR,
+            message: format!(
+                "{}: not a robust semaphore (nsem create --robust makes one)",
+                shown(name)
+            ),
+        });
+    }
+    NamedSemaphore::options()
+        .directory(&cli.dir)
+        .robust(true)
         .unlink_on_drop(false)
         .open(name)
         .map_err(|e| error(name, e))
