@@ -36,9 +36,9 @@ trap 'rm -f "$log"' EXIT
 cargo bench --bench vs_glibc -- --quick | tee "$log"
 rows=$(grep -c '^| [1-8] ' "$log" || true)
 # 2 + 4 ping-pong placements (2 on a one-CPU machine) + 5 contended + 1 + 3 + 2
-# + 8 (case 8: 4 peers, 2 rows each).
-want=25
-[ "$(nproc)" -ge 2 ] || want=23
+# + 10 (case 8: 5 peers, 2 rows each).
+want=27
+[ "$(nproc)" -ge 2 ] || want=25
 if [ "$rows" -ne "$want" ]; then
     echo "expected $want benchmark rows, got $rows" >&2
     exit 1

@@ -46,7 +46,7 @@ step "a session with the release binary"
 cargo build --release -p nsem
 nsem="${CARGO_TARGET_DIR:-target}/release/nsem"
 name="nsem-ci-$$"
-cleanup() { rm -f "/dev/shm/sem.$name"; }
+cleanup() { rm -f "/dev/shm/sem.$name" "/dev/shm/sem.$name-r"; }
 trap cleanup EXIT
 "$nsem" create "$name" --value 2
 "$nsem" list | grep -E "^/$name +2 +0 +0600 .* ok$"
@@ -77,7 +77,20 @@ set -e
 [ "$status" = 5 ] || { echo "run passed on $status, want 5"; exit 1; }
 "$nsem" info "$name" | grep -qx 'value:   2'
 "$nsem" list --watch 0.1 --count 2 | grep -c "^/$name " | grep -qx 2
+set +e
+"$nsem" recover "$name" 2>/dev/null; not_robust=$?
+set -e
+[ "$not_robust" = 2 ] || { echo "recover on a plain semaphore exited $not_robust, want 2"; exit 1; }
 "$nsem" unlink "$name"
+"$nsem" create "$name-r" --robust --value 1
+"$nsem" list "$name-r" | grep -E "^/$name-r +1 +0 +0600 .* ok, robust$"
+set +e
+timeout --foreground -s KILL 1 "$nsem" run --robust "$name-r" -- sleep 2; killed=$?
+set -e
+[ "$killed" = 137 ] || { echo "the killed run exited $killed, want 137"; exit 1; }
+"$nsem" info "$name-r" | grep -qE '^ +[0-9]+ +1  dead$'
+"$nsem" recover "$name-r" | grep -qx "/$name-r: gave back 1 token of 1 dead holder; value now 1"
+"$nsem" unlink "$name-r"
 set +e
 err=$("$nsem" info "$name" 2>&1); missing=$?
 set -e

@@ -25,7 +25,8 @@
 //! shared memory) and `cases/`, one module per case.
 //!
 //! Case 8 has a table of its own: what programs use today for a token that
-//! comes back when its holder dies, against this crate's plain pair.
+//! comes back when its holder dies, and this crate's robust mode, against
+//! this crate's plain pair.
 //! Case 9, in a table of its own too: the robust mode's permit pair against
 //! a plain handle's.
 

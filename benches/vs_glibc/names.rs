@@ -1,13 +1,13 @@
 //! Semaphore names: every name a run makes is unique to the process
 //! (`nsem-bench-PID-TAG-N`) and recorded, and its `/dev/shm` file is removed
 //! at the end of the run, also when a case panics ([`Cleanup`]). Also the
-//! two constructors the cases use: a crate and a glibc semaphore under a
-//! fresh name, and [`Names::unique`] for other files, whose owners remove
+//! constructors the cases use: a crate semaphore (plain or robust) and a
+//! glibc one under a fresh name, and [`Names::unique`] for other files, whose owners remove
 //! them.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use named_semaphores::NamedSemaphore;
+use named_semaphores::{Existence, NamedSemaphore};
 
 use crate::sem::Glibc;
 
@@ -67,4 +67,15 @@ pub fn crate_sem(tag: &str, value: u32) -> NamedSemaphore {
 /// A glibc semaphore with a fresh name, its file removed by the `Names` list.
 pub fn glibc_sem(tag: &str, value: u32) -> Glibc {
     Glibc::open(&NAMES.fresh(tag), libc::O_CREAT | libc::O_EXCL, value)
+}
+
+/// A robust semaphore holding `value` tokens, under a fresh name.
+pub fn robust_sem(tag: &str, value: u32) -> NamedSemaphore {
+    NamedSemaphore::options()
+        .robust(true)
+        .initial_value(value)
+        .existence(Existence::CreateNew)
+        .unlink_on_drop(false)
+        .open(NAMES.fresh(tag))
+        .expect("create robust")
 }

@@ -1,133 +1,18 @@
-//! The command line: what the user asked for, parsed with `lexopt`, and the
-//! usage errors (exit 64, one line, pointing at the command's help).
+//! The command line, read with `lexopt` into the options given
+//! (`given::Given`), then checked against the command (`given::build`).
 
 use std::ffi::OsString;
-use std::time::Duration;
 
 use lexopt::prelude::*;
 use named_semaphores::DEFAULT_DIRECTORY;
 
-use crate::values::{parse_count, parse_mode, parse_seconds};
-use crate::{Failure, EXIT_USAGE};
-
-/// The commands, as typed.
-pub const COMMANDS: [&str; 7] = ["list", "info", "create", "post", "wait", "unlink", "run"];
-
-/// How long `list --watch` waits between redraws when no interval is given.
-const WATCH_DEFAULT: Duration = Duration::from_secs(2);
-
-/// The shortest `list --watch` interval; shorter ones are raised to it, as
-/// watch(1) does.
-const WATCH_MIN: Duration = Duration::from_millis(100);
-
-/// A timeout as given: the duration, and the text for messages.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Timeout {
-    pub duration: Duration,
-    pub text: String,
-}
-
-impl Timeout {
-    /// `--try`: one attempt, no waiting.
-    fn now() -> Self {
-        Timeout {
-            duration: Duration::ZERO,
-            text: "0".into(),
-        }
-    }
-
-    /// Whether this is a single attempt (`--try` or `--timeout 0`).
-    pub fn is_try(&self) -> bool {
-        self.duration.is_zero()
-    }
-}
-
-/// `list --watch`: how often to redraw, and after how many draws to stop.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Watch {
-    pub interval: Duration,
-    pub count: Option<u64>,
-}
-
-/// What to do.
-#[derive(Debug, PartialEq)]
-pub enum Command {
-    /// The help: general (`None`) or of one command.
-    Help(Option<&'static str>),
-    Version,
-    List {
-        json: bool,
-        watch: Option<Watch>,
-        /// Only the names that match one of these (all if none).
-        patterns: Vec<String>,
-    },
-    Info {
-        name: String,
-        json: bool,
-    },
-    Create {
-        name: String,
-        value: u32,
-        mode: u32,
-        exist_ok: bool,
-    },
-    Post {
-        name: String,
-        n: u32,
-    },
-    Wait {
-        name: String,
-        timeout: Option<Timeout>,
-    },
-    Unlink {
-        names: Vec<String>,
-    },
-    Run {
-        name: String,
-        timeout: Option<Timeout>,
-        command: Vec<OsString>,
-    },
-}
-
-/// The parsed command line.
-#[derive(Debug)]
-pub struct Cli {
-    pub dir: String,
-    pub command: Command,
-}
-
-/// A usage error about `command` (`None`: the command line as a whole).
-pub fn usage(command: Option<&str>, message: impl std::fmt::Display) -> Failure {
-    let see = match command {
-        Some(c) => format!("nsem {c} --help"),
-        None => "nsem --help".to_owned(),
-    };
-    Failure {
-        code: EXIT_USAGE,
-        message: format!("{message} (see {see})"),
-    }
-}
+use crate::command::{Cli, Command, COMMANDS};
+use crate::failure::{usage, Failure};
+use crate::given::{build, Given};
 
 fn text(arg: OsString, what: &str, cmd: Option<&str>) -> Result<String, Failure> {
     arg.into_string()
         .map_err(|a| usage(cmd, format!("{what}: {a:?} is not valid UTF-8")))
-}
-
-/// What the options given so far set, before the command checks them.
-#[derive(Default)]
-struct Given {
-    dir: Option<String>,
-    json: bool,
-    value: Option<String>,
-    mode: Option<String>,
-    exist_ok: bool,
-    timeout: Option<String>,
-    try_only: bool,
-    watch: Option<Option<String>>,
-    count: Option<String>,
-    help: bool,
-    positional: Vec<String>,
-    run_command: Vec<OsString>,
 }
 
 /// Parses the arguments after the program name.
@@ -172,6 +57,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli, Failure> {
             Long("value") => g.value = Some(value(&mut p, "--value")?),
             Long("mode") => g.mode = Some(value(&mut p, "--mode")?),
             Long("exist-ok") => g.exist_ok = true,
+            Long("robust") => g.robust = true,
             Long("timeout") => g.timeout = Some(value(&mut p, "--timeout")?),
             Long("try") => g.try_only = true,
             Long("watch") => {
@@ -266,150 +152,6 @@ fn help_command(p: &mut lexopt::Parser) -> Result<Cli, Failure> {
     Ok(Cli {
         dir: String::new(),
         command: Command::Help(topic),
-    })
-}
-
-/// Takes the semaphore NAME off the positional arguments, which may hold
-/// `extra_ok` more.
-fn one_name(p: &mut Vec<String>, cmd: &str, extra_ok: usize) -> Result<String, Failure> {
-    if p.is_empty() {
-        return Err(usage(Some(cmd), format!("{cmd} needs a semaphore NAME")));
-    }
-    if p.len() > 1 + extra_ok {
-        return Err(usage(
-            Some(cmd),
-            format!("{cmd}: unexpected argument {:?}", p[1 + extra_ok]),
-        ));
-    }
-    Ok(p.remove(0))
-}
-
-/// Checks the options and arguments against what `name` takes.
-fn build(name: &'static str, mut g: Given) -> Result<Command, Failure> {
-    let allowed: &[&str] = match name {
-        "list" => &["json", "watch", "count"],
-        "info" => &["json"],
-        "create" => &["value", "mode", "exist-ok"],
-        "wait" | "run" => &["timeout", "try"],
-        _ => &[],
-    };
-    let set = [
-        ("json", g.json),
-        ("value", g.value.is_some()),
-        ("mode", g.mode.is_some()),
-        ("exist-ok", g.exist_ok),
-        ("timeout", g.timeout.is_some()),
-        ("try", g.try_only),
-        ("watch", g.watch.is_some()),
-        ("count", g.count.is_some()),
-    ];
-    for (option, given) in set {
-        if given && !allowed.contains(&option) {
-            return Err(usage(
-                Some(name),
-                format!("{name} does not take --{option}"),
-            ));
-        }
-    }
-    let timeout = |g: &Given| -> Result<Option<Timeout>, Failure> {
-        match (&g.timeout, g.try_only) {
-            (Some(_), true) => Err(usage(
-                Some(name),
-                format!("{name} takes --timeout or --try, not both"),
-            )),
-            (None, true) => Ok(Some(Timeout::now())),
-            (Some(t), false) => Ok(Some(Timeout {
-                duration: parse_seconds(t, "--timeout", name)?,
-                text: t.clone(),
-            })),
-            (None, false) => Ok(None),
-        }
-    };
-    Ok(match name {
-        "list" => {
-            let watch = g.watch.clone();
-            if g.count.is_some() && watch.is_none() {
-                return Err(usage(Some(name), "--count goes with --watch"));
-            }
-            if g.json && watch.is_some() {
-                return Err(usage(Some(name), "--json does not go with --watch"));
-            }
-            let watch = match watch {
-                None => None,
-                Some(interval) => Some(Watch {
-                    // As watch(1): no faster than ten redraws a second.
-                    interval: match interval {
-                        Some(s) => parse_seconds(&s, "--watch", name)?.max(WATCH_MIN),
-                        None => WATCH_DEFAULT,
-                    },
-                    count: match &g.count {
-                        Some(c) => Some(match c.parse::<u64>() {
-                            Ok(n) if n > 0 => n,
-                            _ => {
-                                return Err(usage(
-                                    Some(name),
-                                    format!("--count: {c:?} is not a whole number above 0"),
-                                ))
-                            }
-                        }),
-                        None => None,
-                    },
-                }),
-            };
-            Command::List {
-                json: g.json,
-                watch,
-                patterns: g.positional,
-            }
-        }
-        "info" => Command::Info {
-            name: one_name(&mut g.positional, name, 0)?,
-            json: g.json,
-        },
-        "create" => Command::Create {
-            name: one_name(&mut g.positional, name, 0)?,
-            value: match &g.value {
-                Some(v) => parse_count(v, "--value", name)?,
-                None => 1,
-            },
-            mode: g.mode.as_deref().map_or(Ok(0o600), parse_mode)?,
-            exist_ok: g.exist_ok,
-        },
-        "post" => {
-            let sem = one_name(&mut g.positional, name, 1)?;
-            let n = match g.positional.first() {
-                Some(n) => parse_count(n, "N", name)?,
-                None => 1,
-            };
-            Command::Post { name: sem, n }
-        }
-        "wait" => Command::Wait {
-            name: one_name(&mut g.positional, name, 0)?,
-            timeout: timeout(&g)?,
-        },
-        "unlink" => {
-            if g.positional.is_empty() {
-                return Err(usage(
-                    Some(name),
-                    "unlink needs at least one semaphore NAME",
-                ));
-            }
-            Command::Unlink {
-                names: g.positional,
-            }
-        }
-        _ => {
-            let timeout = timeout(&g)?;
-            let sem = one_name(&mut g.positional, name, 0)?;
-            if g.run_command.is_empty() {
-                return Err(usage(Some(name), "run needs a COMMAND to run"));
-            }
-            Command::Run {
-                name: sem,
-                timeout,
-                command: g.run_command,
-            }
-        }
     })
 }
 

@@ -1,6 +1,10 @@
 //! Unit tests of the command-line parser.
 
+use std::time::Duration;
+
 use super::*;
+use crate::failure::EXIT_USAGE;
+use crate::given::WATCH_DEFAULT;
 use crate::values::{parse_mode, parse_seconds};
 
 fn args(a: &[&str]) -> Vec<OsString> {
@@ -20,6 +24,7 @@ fn run_takes_everything_after_the_name() {
         name,
         timeout,
         command: argv,
+        robust,
     } = cmd
     else {
         panic!("{cmd:?}")
@@ -27,6 +32,7 @@ fn run_takes_everything_after_the_name() {
     assert_eq!(name, "jobs");
     assert_eq!(timeout.unwrap().duration, Duration::from_secs(2));
     assert_eq!(argv, args(&["sh", "-c", "x"]));
+    assert!(!robust);
     let cli = parse(args(&[
         "--dir=/run/shm",
         "run",
@@ -41,6 +47,34 @@ fn run_takes_everything_after_the_name() {
         Command::Run { command, .. } => assert_eq!(command, args(&["ls", "--dir", "-h"])),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn robust_goes_with_create_and_run_and_recover_takes_a_name() {
+    match command(&["run", "--robust", "jobs", "--", "make", "--robust"]) {
+        Command::Run {
+            robust, command, ..
+        } => {
+            assert!(robust);
+            assert_eq!(command, args(&["make", "--robust"]));
+        }
+        other => panic!("{other:?}"),
+    }
+    match command(&["create", "jobs", "--robust", "--value", "3"]) {
+        Command::Create { robust, value, .. } => assert_eq!((robust, value), (true, 3)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        command(&["recover", "/jobs", "--json"]),
+        Command::Recover {
+            name: "/jobs".into(),
+            json: true
+        }
+    );
+    assert_eq!(
+        command(&["help", "recover"]),
+        Command::Help(Some("recover"))
+    );
 }
 
 #[test]
@@ -157,6 +191,12 @@ fn usage_errors() {
         &["list", "--count", "1"],
         &["help", "x"],
         &["help", "run", "more"],
+        &["recover"],
+        &["recover", "a", "b"],
+        &["recover", "x", "--try"],
+        &["wait", "x", "--robust"],
+        &["post", "x", "--robust"],
+        &["info", "x", "--robust"],
     ] {
         let err = parse(args(bad))
             .err()

@@ -3,62 +3,14 @@
 
 use std::io::Write;
 
-use named_semaphores::{Error, Existence, NamedSemaphore, OwnedEntry, PROCESSES_BUFFER_LEN};
+use named_semaphores::{ErrorKind, Existence, NamedSemaphore, PROCESSES_BUFFER_LEN};
 
-use crate::cli::{Cli, Command};
+use crate::command::{Cli, Command};
+use crate::failure::{error, Failure, EXIT_ERROR, EXIT_OK};
 use crate::output::{self, Users};
 use crate::run::{self, Acquired};
-use crate::{glob, help, json, signals, watch, Failure, EXIT_ERROR, EXIT_OK};
-
-/// `/NAME` as the user meant it, for messages.
-pub fn shown(name: &str) -> String {
-    format!("/{}", name.trim_start_matches('/'))
-}
-
-/// A failed operation on the semaphore `name`. The library's message names
-/// the operation and the semaphore (`open "/jobs": ...`); `name` is added
-/// only where the error does not carry it.
-pub fn error(name: &str, err: Error) -> Failure {
-    let message = if err.name().is_some() {
-        err.to_string()
-    } else {
-        format!("{}: {err}", shown(name))
-    };
-    Failure {
-        code: EXIT_ERROR,
-        message,
-    }
-}
-
-/// Opens an existing semaphore, leaving it in place at the end.
-pub fn open(cli: &Cli, name: &str) -> Result<NamedSemaphore, Failure> {
-    NamedSemaphore::options()
-        .directory(&cli.dir)
-        .unlink_on_drop(false)
-        .open(name)
-        .map_err(|e| error(name, e))
-}
-
-/// The semaphores of the directory whose names match one of `patterns`
-/// (every one if there are none), sorted by name.
-pub fn entries(dir: &str, patterns: &[String]) -> Result<Vec<OwnedEntry>, Failure> {
-    let mut entries = named_semaphores::list_all_in(dir).map_err(|e| Failure {
-        code: EXIT_ERROR,
-        message: format!(
-            "{dir}: cannot list the directory: {}",
-            std::io::Error::from_raw_os_error(e.raw_os_error())
-        ),
-    })?;
-    if !patterns.is_empty() {
-        entries.retain(|e| {
-            patterns
-                .iter()
-                .any(|p| glob::matches(p.as_bytes(), &e.name))
-        });
-    }
-    entries.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(entries)
-}
+use crate::semaphores::{entries, open};
+use crate::{help, json, robust, signals, watch};
 
 /// The processes using the semaphore `name`.
 fn users(dir: &str, name: &str) -> Result<Users, Failure> {
@@ -103,11 +55,18 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Info { name, json } => {
             let info = named_semaphores::inspect_in(&cli.dir, name).map_err(|e| error(name, e))?;
             let users = users(&cli.dir, name)?;
+            let record = if info.robust {
+                robust::record(&cli.dir, name)?
+            } else {
+                None
+            };
             let bare = name.trim_start_matches('/').as_bytes();
             let text = if *json {
-                json::info(bare, &info, &users) + "\n"
+                json::info(bare, &info, &users, record.as_ref()) + "\n"
             } else {
-                output::info_text(bare, &info, &cli.dir) + &output::users_text(&users)
+                output::info_text(bare, &info, &cli.dir)
+                    + &robust::record_text(record.as_ref())
+                    + &output::users_text(&users)
             };
             let _ = out.write_all(text.as_bytes());
         }
@@ -116,6 +75,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
             value,
             mode,
             exist_ok,
+            robust,
         } => {
             let existence = if *exist_ok {
                 Existence::OpenOrCreate
@@ -127,6 +87,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
                 .initial_value(*value)
                 .mode(*mode)
                 .existence(existence)
+                .robust(*robust)
                 .unlink_on_drop(false)
                 .open(name)
                 .map_err(|e| error(name, e))?;
@@ -162,9 +123,31 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
             name,
             timeout,
             command,
+            robust,
         } => {
             drop(out);
-            return run::run_command(&cli, name, timeout.as_ref(), command);
+            return run::run_command(&cli, name, timeout.as_ref(), command, *robust);
+        }
+        Command::Recover { name, json } => {
+            // Opened plainly: this process is no holder of its own.
+            let sem = open(&cli, name)?;
+            let done = sem.recover().map_err(|e| {
+                let no_record = e.kind() == ErrorKind::NotRobust;
+                let mut failure = error(name, e);
+                if no_record {
+                    failure
+                        .message
+                        .push_str(" (not made with nsem create --robust)");
+                }
+                failure
+            })?;
+            let value = sem.value();
+            let text = if *json {
+                json::recovery(sem.name(), &done, value)
+            } else {
+                robust::recovery_text(sem.name(), &done, value)
+            };
+            let _ = out.write_all(text.as_bytes());
         }
     }
     Ok(EXIT_OK)

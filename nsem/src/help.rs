@@ -16,6 +16,7 @@ Commands:
   wait     Take a token (sem_wait)
   unlink   Remove names (sem_unlink)
   run      Run a command while holding a token
+  recover  Give back the tokens of a robust semaphore's dead holders
   help     This help, or a command's: nsem help COMMAND
 
 Options:
@@ -44,6 +45,7 @@ pub fn of(command: &str) -> &'static str {
         "post" => POST,
         "wait" => WAIT,
         "unlink" => UNLINK,
+        "recover" => RECOVER,
         _ => RUN,
     }
 }
@@ -78,6 +80,12 @@ One semaphore in detail: path, value, waiters, mode, owner, group, type,
 size, status; then the processes that have it mapped (pid, user, command)
 and which of their threads are blocked on it right now. Processes and
 threads that cannot be read (other users' when not root) are counted.
+
+For a robust semaphore, also its record: the limit, the tokens recovered
+so far and those reported uncertain, and each holder (pid, tokens held)
+with its state: alive, dead (nsem recover gives its tokens back), or
+unknown (its liveness cannot be told: never recovered); \"uncertain\"
+marks tokens a dead holder was moving as it died.
 It only reports: nothing is changed.
 
 Options:
@@ -85,14 +93,19 @@ Options:
 ";
 
 const CREATE: &str = "\
-Usage: nsem create NAME [--value N] [--mode MODE] [--exist-ok]
+Usage: nsem create NAME [--value N] [--mode MODE] [--exist-ok] [--robust]
 
 Creates a semaphore, as sem_open with O_CREAT | O_EXCL.
 
 Options:
   --value N    Initial tokens, 0 to 2147483647 (default 1)
   --mode MODE  Octal permissions (default 0600), less the umask
-  --exist-ok   An existing semaphore is fine: left as it is
+  --exist-ok   An existing semaphore is fine: left as it is (with
+               --robust, one without a record gets one, whose limit is N)
+  --robust     With a record of its holders (robust mode): the tokens of a
+               robust holder that dies come back (nsem run --robust, the
+               library's robust handles). N is also its limit. glibc
+               programs share it unchanged.
 ";
 
 const POST: &str = "\
@@ -121,8 +134,25 @@ using it; a new one of the same name is a different semaphore. Each name
 that cannot be removed is reported; the others are still removed.
 ";
 
+const RECOVER: &str = "\
+Usage: nsem recover NAME [--json]
+
+Gives back the tokens of the dead holders of a robust semaphore (made with
+nsem create --robust, or the library's robust mode), and says what it did:
+tokens given back, dead holders cleared, tokens uncertain (a holder killed
+while moving a token: not given back, so that none is given back twice),
+holders undecided (liveness cannot be told: left alone), corrupt slots
+(claiming more than the limit: left alone), and the value after it.
+Robust handles do this by themselves when they would block; this is for
+the shell. nsem does not become a holder to do it. A semaphore without a
+record is an error (exit 2).
+
+Options:
+  --json  One JSON object
+";
+
 const RUN: &str = "\
-Usage: nsem run NAME [--timeout SECONDS | --try] [--] COMMAND [ARGS...]
+Usage: nsem run NAME [--timeout SECONDS | --try] [--robust] [--] COMMAND [ARGS...]
 
 Takes a token, runs COMMAND, gives the token back when it ends (also if it
 fails or is killed), and exits with its status: a counting lock around a
@@ -132,6 +162,9 @@ Options:
   --timeout SECONDS  Give up after SECONDS without running COMMAND; exit 1
                      (0: only if a token is free now, as --try)
   --try              Run only if a token is free now, else exit 1
+  --robust           Hold the token as a recorded holder of a robust
+                     semaphore: if nsem itself is killed (SIGKILL), the
+                     token comes back (nsem recover, or any robust waiter)
 
 SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGALRM sent to nsem
 are passed on to the command (not those the terminal already sent it); nsem

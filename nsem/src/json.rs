@@ -4,10 +4,11 @@
 
 use std::fmt::Write;
 
-use named_semaphores::{OwnedEntry, SemaphoreInfo, Status};
+use named_semaphores::{Liveness, OwnedEntry, Recovery, SemaphoreInfo, Status};
 
 use crate::names::Names;
 use crate::output::{bare, Users};
+use crate::robust::{holder_flags, liveness_word, record_flags, uncertain, Record};
 
 /// One semaphore's fields, as written.
 struct Fields<'a> {
@@ -24,6 +25,7 @@ struct Fields<'a> {
     status: &'a str,
     error: Option<String>,
     temporary: bool,
+    robust: bool,
 }
 
 impl<'a> Fields<'a> {
@@ -45,6 +47,7 @@ impl<'a> Fields<'a> {
                 _ => None,
             },
             temporary: info.temporary,
+            robust: info.robust,
         }
     }
 }
@@ -92,7 +95,7 @@ fn object(f: &Fields<'_>) -> String {
     format!(
         "{{\"name\":{},\"name_hex\":{},\"value\":{},\"waiters\":{},\"mode\":{},\
          \"uid\":{},\"gid\":{},\"user\":{},\"group\":{},\"type\":{},\"size\":{},\
-         \"status\":{},\"error\":{},\"temporary\":{}}}",
+         \"status\":{},\"error\":{},\"temporary\":{},\"robust\":{}}}",
         opt_string(utf8.as_deref()),
         string(&hex(f.name)),
         opt(f.value),
@@ -107,6 +110,7 @@ fn object(f: &Fields<'_>) -> String {
         string(f.status),
         opt_string(f.error.as_deref()),
         f.temporary,
+        f.robust,
     )
 }
 
@@ -129,13 +133,80 @@ fn array(objects: &[String]) -> String {
 
 /// `info --json`: the semaphore's object with `processes` (pid, uid, user,
 /// command, command_hex, blocked_threads, blocked_count,
-/// threads_unreadable) and `processes_unreadable`, `threads_unreadable`.
-pub fn info(name: &[u8], info: &SemaphoreInfo, users: &Users) -> String {
+/// threads_unreadable) and `processes_unreadable`, `threads_unreadable`,
+/// and `record` (`null` for a plain semaphore, see [`record`]).
+pub fn info(name: &[u8], info: &SemaphoreInfo, users: &Users, rec: Option<&Record>) -> String {
     let mut names = Names::default();
     let fields = Fields::of(&mut names, name, info);
-    with_users(&object(&fields), users, &mut |uid| {
+    let object = with_users(&object(&fields), users, &mut |uid| {
         names.user(uid).map(str::to_owned)
-    })
+    });
+    let rec = rec.map_or_else(|| "null".to_owned(), record);
+    format!(
+        "{},\"record\":{rec}}}",
+        object.strip_suffix('}').unwrap_or(&object)
+    )
+}
+
+fn strings(v: &[String]) -> String {
+    let v: Vec<String> = v.iter().map(|s| string(s)).collect();
+    format!("[{}]", v.join(","))
+}
+
+/// A robust semaphore's record: `limit`, `recovered`, `uncertain`, `flags`
+/// (names), and `holders`, each with `pid`, `pid_namespace`, `tokens`,
+/// `pending`, `liveness` (`alive`, `dead`, `unknown`), `error` (why it is
+/// unknown), `uncertain`, `flags`, `corrupt`, `slot` and `beacon` (the file
+/// name).
+fn record(r: &Record) -> String {
+    let holders: Vec<String> = r
+        .holders
+        .iter()
+        .map(|h| {
+            let error = match &h.liveness {
+                Liveness::Unknown(e) => Some(e.to_string()),
+                _ => None,
+            };
+            format!(
+                "{{\"pid\":{},\"pid_namespace\":{},\"tokens\":{},\"pending\":{},\
+                 \"liveness\":{},\"error\":{},\"uncertain\":{},\"flags\":{},\
+                 \"corrupt\":{},\"slot\":{},\"beacon\":{}}}",
+                h.pid,
+                h.pid_namespace,
+                h.tokens,
+                h.pending,
+                string(liveness_word(&h.liveness)),
+                opt_string(error.as_deref()),
+                uncertain(h),
+                strings(&holder_flags(h.flags)),
+                h.corrupt,
+                h.slot,
+                string(&format!("nsem-holder.{:016x}", h.beacon)),
+            )
+        })
+        .collect();
+    format!(
+        "{{\"limit\":{},\"recovered\":{},\"uncertain\":{},\"flags\":{},\"holders\":[{}]}}",
+        r.limit,
+        r.recovered,
+        r.uncertain,
+        strings(&record_flags(r.flags)),
+        holders.join(","),
+    )
+}
+
+/// `recover --json`: what the recovery did, and the value after it.
+pub fn recovery(name: &str, done: &Recovery, value: u32) -> String {
+    format!(
+        "{{\"name\":{},\"tokens\":{},\"holders\":{},\"uncertain\":{},\"undecided\":{},\
+         \"corrupt\":{},\"value\":{value}}}\n",
+        string(name),
+        done.tokens,
+        done.holders,
+        done.uncertain,
+        done.undecided,
+        done.corrupt,
+    )
 }
 
 fn with_users(object: &str, users: &Users, user: &mut dyn FnMut(u32) -> Option<String>) -> String {
@@ -194,7 +265,7 @@ mod tests {
             let f = Fields {
                 name: &name, value, waiters: value, mode, uid: 7, gid: 8,
                 user: user.clone(), group: user.clone(), kind: "regular", size: 32,
-                status: "ok", error: error.clone(), temporary: true,
+                status: "ok", error: error.clone(), temporary: true, robust: false,
             };
             let users = Users {
                 processes: vec![Process {

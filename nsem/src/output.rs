@@ -93,6 +93,9 @@ pub fn status_text(info: &SemaphoreInfo) -> String {
         };
         let _ = write!(s, " (made by a {bits}-bit process)");
     }
+    if info.robust {
+        s.push_str(", robust");
+    }
     if info.temporary {
         s.push_str(", temporary");
     }

@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 
 use named_semaphores::{Error, NamedSemaphore, Permit};
 
-use crate::cli::{Cli, Timeout};
-use crate::commands::{error, open};
-use crate::{signals, Failure, EXIT_BUSY, EXIT_CANNOT_RUN, EXIT_ERROR, EXIT_NOT_FOUND};
+use crate::command::{Cli, Timeout};
+use crate::failure::{error, Failure, EXIT_BUSY, EXIT_CANNOT_RUN, EXIT_ERROR, EXIT_NOT_FOUND};
+use crate::semaphores::{open, open_holder};
+use crate::signals;
 
 /// How long one slice of a blocking wait lasts before `nsem` checks for
 /// signals (the library's waits retry on signals by design).
@@ -76,14 +77,20 @@ pub fn busy(sem: &NamedSemaphore, timeout: Option<&Timeout>) -> Failure {
 }
 
 /// `run`: takes a token, runs `command`, gives the token back when it
-/// ends; the command's exit code.
+/// ends; the command's exit code. `robust`: as a recorded holder, whose
+/// token comes back if `nsem` itself is killed.
 pub fn run_command(
     cli: &Cli,
     name: &str,
     timeout: Option<&Timeout>,
     command: &[OsString],
+    robust: bool,
 ) -> Result<u8, Failure> {
-    let sem = open(cli, name)?;
+    let sem = if robust {
+        open_holder(cli, name)?
+    } else {
+        open(cli, name)?
+    };
     signals::install();
     let permit = match acquire(&sem, timeout).map_err(|e| error(name, e))? {
         Acquired::Yes(permit) => permit,

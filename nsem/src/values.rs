@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use named_semaphores::VALUE_MAX;
 
-use crate::cli::usage;
-use crate::Failure;
+use crate::failure::{usage, Failure};
 
 /// Seconds, decimals allowed (to the nanosecond), at least 0. Read without
 /// floating point, whose parsing code would weigh more than the rest of

@@ -4,10 +4,10 @@
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
-use crate::cli::Watch;
-use crate::commands::entries;
+use crate::command::Watch;
+use crate::failure::{Failure, EXIT_OK};
 use crate::output::list_table;
-use crate::{Failure, EXIT_OK};
+use crate::semaphores::entries;
 
 /// Moves the cursor home and clears the screen.
 const CLEAR: &str = "\x1b[H\x1b[2J";

@@ -1,7 +1,8 @@
 //! Case 8: what programs use today for a lock whose token the kernel gives
 //! back when its holder dies ([`crate::peers`]: System V `semop` with
 //! `SEM_UNDO`, `flock` and `lockf` on a file in `/dev/shm`), beside this
-//! crate's plain acquire + release, which does not give it. A table of its
+//! crate's robust mode, which gives the same guarantee, and its plain
+//! acquire + release, which does not. A table of its
 //! own: each row's [`Peer`] against the reference, this crate's plain pair on
 //! a semaphore of its own, measured in the same runs:
 //!
@@ -15,23 +16,35 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
-use crate::names::crate_sem;
+use crate::names::{crate_sem, robust_sem};
 use crate::peers::{LockFile, SysV};
 use crate::procs::{in_children, reap, sleeps, wait_asleep, SharedCounter};
 use crate::report::{Report, Unit};
 use crate::runner::{compare, compare_both, nanos_per};
 use crate::sem::Sem;
 
-/// Runs case 8 on semaphores, a System V set and files of its own: two rows
-/// per peer.
+/// Runs case 8 on semaphores (one robust), a System V set and files of its
+/// own: two rows per peer.
 pub fn run(cfg: &Config, r: &mut Report) {
     let (plain, own) = (crate_sem("plain", 1), crate_sem("reference", 1));
+    let robust = robust_sem("robust", 1);
     let sysv = SysV::private();
     let (flock, lockf) = (LockFile::create("flock"), LockFile::create("lockf"));
     let flock_waiter = flock.open_again();
     let reference = Peer::sem("reference", &own);
     let peers = [
         Peer::sem("this crate, plain", &plain),
+        // A recorded token, taken in one call and given back in another as
+        // C's sem_wait and sem_post do: the permit is forgotten (its token
+        // stays recorded) and release_held gives the recorded token back.
+        // The waiter, in a forked child, shares this handle's holder.
+        Peer::new(
+            "this crate, robust",
+            || std::mem::forget(robust.acquire().expect("acquire")),
+            || {
+                robust.release_held().expect("release_held");
+            },
+        ),
         Peer::new(
             "System V semop, SEM_UNDO",
             || sysv.acquire(),

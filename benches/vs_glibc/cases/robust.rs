@@ -7,23 +7,12 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use named_semaphores::{Existence, NamedSemaphore};
+use named_semaphores::NamedSemaphore;
 
 use crate::config::Config;
-use crate::names::{crate_sem, NAMES};
+use crate::names::{crate_sem, robust_sem};
 use crate::report::{Report, Unit};
 use crate::runner::{compare, nanos_per};
-
-/// A robust semaphore holding `value` tokens, under a fresh name.
-fn robust_sem(tag: &str, value: u32) -> NamedSemaphore {
-    NamedSemaphore::options()
-        .robust(true)
-        .initial_value(value)
-        .existence(Existence::CreateNew)
-        .unlink_on_drop(false)
-        .open(NAMES.fresh(tag))
-        .expect("create robust")
-}
 
 /// Runs case 9 on semaphores of its own: one row.
 pub fn run(cfg: &Config, r: &mut Report) {
