@@ -142,7 +142,8 @@ nsem create --robust, or the library's robust mode), and says what it did:
 tokens given back, dead holders cleared, tokens uncertain (a holder killed
 while moving a token: not given back, so that none is given back twice),
 holders undecided (liveness cannot be told: left alone), corrupt slots
-(claiming more than the limit: left alone), and the value after it.
+(claiming more than the limit: left alone), beacon files of holders
+killed while opening that it removed, and the value after it.
 Robust handles do this by themselves when they would block; this is for
 the shell. nsem does not become a holder to do it. A semaphore without a
 record is an error (exit 2).

@@ -199,13 +199,14 @@ fn record(r: &Record) -> String {
 pub fn recovery(name: &str, done: &Recovery, value: u32) -> String {
     format!(
         "{{\"name\":{},\"tokens\":{},\"holders\":{},\"uncertain\":{},\"undecided\":{},\
-         \"corrupt\":{},\"value\":{value}}}\n",
+         \"corrupt\":{},\"beacons\":{},\"value\":{value}}}\n",
         string(name),
         done.tokens,
         done.holders,
         done.uncertain,
         done.undecided,
         done.corrupt,
+        done.beacons,
     )
 }
 

@@ -184,5 +184,12 @@ pub fn recovery_text(shown: &str, done: &Recovery, value: u32) -> String {
             plural(u64::from(done.corrupt), "slot", "slots"),
         );
     }
+    if done.beacons > 0 {
+        let _ = writeln!(
+            out,
+            "  {} of holders killed while opening removed",
+            plural(u64::from(done.beacons), "beacon file", "beacon files"),
+        );
+    }
     out
 }

@@ -340,3 +340,39 @@ fn recover_leaves_plain_holders_and_glibc_tokens_alone() {
         (Some(0), Some(1))
     );
 }
+
+#[test]
+fn recover_removes_the_beacons_of_holders_killed_while_opening() {
+    // A holder killed between naming its beacon and claiming a slot leaves
+    // a beacon that no slot names, tagged for its semaphore ("nsem-hb1",
+    // then the device and inode of the semaphore's file). Recover removes
+    // it, and says so; another semaphore's beacon stays.
+    use std::os::unix::fs::MetadataExt;
+    let dir = robust_sem("sweep", 1);
+    let st = std::fs::metadata(format!("{}/sem.s", dir.0)).unwrap();
+    let tag = |ino: u64| {
+        let mut t = b"nsem-hb1".to_vec();
+        t.extend(st.dev().to_ne_bytes());
+        t.extend(ino.to_ne_bytes());
+        t
+    };
+    let ours = format!("{}/nsem-holder.00000000000000a1", dir.0);
+    let other = format!("{}/nsem-holder.00000000000000a2", dir.0);
+    std::fs::write(&ours, tag(st.ino())).unwrap();
+    std::fs::write(&other, tag(st.ino() ^ 1)).unwrap();
+    let out = ok(&["--dir", &dir.0, "recover", "s"]);
+    assert!(
+        out.contains("1 beacon file of holders killed while opening removed"),
+        "{out}"
+    );
+    assert!(
+        !std::path::Path::new(&ours).exists(),
+        "the stale beacon stays"
+    );
+    assert!(
+        std::path::Path::new(&other).exists(),
+        "another's beacon went"
+    );
+    assert_eq!(recover_json(&dir)["beacons"].as_u64(), Some(0));
+    std::fs::remove_file(&other).unwrap();
+}
