@@ -326,3 +326,21 @@ def test_pickle_carries_robust_and_check_period(name):
     assert not pickle.loads(pickle.dumps(plain)).robust
     # A pickle of the form before the robust mode still loads.
     assert not namedsem._reopen(*args[:3]).robust
+
+
+def test_a_forked_child_shares_its_parents_holder(names, peers):
+    # Under fork, a Process's arguments are inherited, not pickled: the
+    # child's handle is the parent's holder, whose tokens come back only
+    # when every process holding it is gone.
+    ctx = multiprocessing.get_context("fork")
+    plain = with_record(names(), 1)
+    sem = NamedSemaphore(plain.name, robust=True)
+    held = create(names(), 0)
+    worker = peers.process(ctx, workers.hold_until_killed, (sem, held))
+    assert held.acquire(timeout=WAIT), "the worker did not take its token"
+    assert [(h.pid, h.tokens) for h in plain.holders()] == [(os.getpid(), 1)]
+    worker.kill()
+    worker.join(WAIT)
+    assert plain.recover() == (0, 0, 0, 0, 0) and plain.value == 0
+    del sem  # the last process holding the holder lets it go
+    assert plain.value == 1 and plain.holders() == []
