@@ -109,12 +109,13 @@ def test_readme_examples_with_the_semaphore_made_first():
     assert "Critical section protected by semaphore." in ours[2][1]
 
 
-def docs_blocks():
-    """The Python code blocks of this package's page, docs/python.md."""
+def page_blocks(page):
+    """The Python code blocks of one of this package's pages (a path from
+    the top of the repository)."""
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    with open(os.path.join(root, "docs", "python.md"), encoding="utf-8") as f:
+    with open(os.path.join(root, page), encoding="utf-8") as f:
         blocks = re.findall(r"```python\n(.*?)```", f.read(), re.S)
-    assert len(blocks) >= 3, "the page's examples were not found"
+    assert len(blocks) >= 2, f"the examples of {page} were not found"
     return blocks
 
 
@@ -122,7 +123,7 @@ def docs_blocks():
 def test_docs_examples_run():
     # docs/python.md's examples, in order, in one interpreter with a private
     # /dev/shm (they use fixed names): each runs to its end.
-    blocks = docs_blocks()
+    blocks = page_blocks("docs/python.md")
     results = run_isolated(blocks)
     assert [o for o, _ in results] == ["ok"] * len(blocks), rows(results)
     out = "".join(o for _, o in results)
@@ -130,3 +131,10 @@ def test_docs_examples_run():
     # recovery after it found nothing left to do.
     assert "the device is ours\n" in out
     assert "Recovery(tokens=0, holders=0, uncertain=0, undecided=0, corrupt=0)\n" in out
+
+
+@needs_namespace
+def test_package_readme_examples_run():
+    blocks = page_blocks("python/README.md")
+    results = run_isolated(blocks)
+    assert [o for o, _ in results] == ["ok"] * len(blocks), rows(results)
