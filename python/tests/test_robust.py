@@ -344,3 +344,34 @@ def test_a_forked_child_shares_its_parents_holder(names, peers):
     assert plain.recover() == (0, 0, 0, 0, 0) and plain.value == 0
     del sem  # the last process holding the holder lets it go
     assert plain.value == 1 and plain.holders() == []
+
+
+INTERRUPTED = """
+import signal, time
+from namedsem import NamedSemaphore
+signal.signal(signal.SIGINT, signal.default_int_handler)
+sem = NamedSemaphore({name!r}, robust=True)
+print("ready", flush=True)
+try:
+    sem.acquire({args})
+    print("acquired", flush=True)
+except KeyboardInterrupt:
+    recorded = sum(h.tokens for h in sem.holders())  # this process is the only holder
+    print("interrupted", time.monotonic(), sem.value, recorded, flush=True)
+"""
+
+
+@pytest.mark.parametrize("args", ["", "timeout=60"])
+def test_ctrl_c_interrupts_a_blocked_robust_acquire(name, peers, args):
+    plain = with_record(name, 0)
+    child = peers.python(INTERRUPTED.format(name=name, args=args))
+    assert child.stdout.readline() == "ready\n"
+    wait_until(lambda: plain.waiters >= 1, "the child blocks")
+    sent = time.monotonic()
+    child.send_signal(signal.SIGINT)
+    out, _ = child.communicate(timeout=WAIT)
+    word, at, value, recorded = out.split()
+    assert word == "interrupted"
+    assert float(at) - sent < 1.0  # within 100 ms in practice; generous bound
+    assert (value, recorded) == ("0", "0")  # no token taken, none recorded
+    assert plain.value == 0 and plain.holders() == []
