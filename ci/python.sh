@@ -58,8 +58,8 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 "$VENV/bin/python" python/bench/bench.py --quick | tee "$log"
 rows=$(grep -c '^| [a-z].* | [0-9.]* |$' "$log" || true)
-want=3
-[ "$(nproc)" -ge 2 ] || want=2
+want=4
+[ "$(nproc)" -ge 2 ] || want=3
 [ "$rows" -eq "$want" ] || { echo "expected $want benchmark rows, got $rows"; exit 1; }
 
 if [ "$(shm_files)" != "$before" ]; then

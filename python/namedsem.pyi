@@ -6,7 +6,7 @@ Rust crate ``named-semaphores``. Differences: ``docs/python.md``.
 
 import enum
 from types import TracebackType
-from typing import Optional, Tuple, Type
+from typing import NamedTuple, Optional, Tuple, Type
 
 from typing_extensions import Self, disjoint_base, final
 
@@ -15,6 +15,27 @@ VALUE_MAX: int
 
 class InvalidSemaphoreError(OSError):
     """The file at the name is not a semaphore this process can use."""
+
+class Recovery(NamedTuple):
+    """What ``recover()`` did."""
+
+    tokens: int
+    holders: int
+    uncertain: int
+    undecided: int
+    corrupt: int
+
+class Holder(NamedTuple):
+    """One holder of a robust semaphore, as its record says."""
+
+    pid: int
+    tokens: int
+    liveness: str
+    pending: int
+    corrupt: bool
+    slot: int
+    beacon: int
+    pid_namespace: int
 
 @disjoint_base
 class NamedSemaphore:
@@ -34,6 +55,8 @@ class NamedSemaphore:
         unlink_on_delete: Optional[bool] = None,
         *,
         mode: int = 0o600,
+        robust: bool = False,
+        check_period: Optional[float] = None,
     ) -> Self: ...
     @property
     def name(self) -> str: ...
@@ -45,6 +68,10 @@ class NamedSemaphore:
     def linked_existing_semaphore(self) -> bool: ...
     @property
     def unlink_on_delete(self) -> bool: ...
+    @property
+    def robust(self) -> bool: ...
+    def recover(self) -> Recovery: ...
+    def holders(self) -> list[Holder]: ...
     def acquire(self, blocking: bool = True, timeout: Optional[float] = None) -> bool: ...
     def release(self, n: int = 1) -> None: ...
     def unlink(self) -> None: ...
@@ -55,7 +82,9 @@ class NamedSemaphore:
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
     ) -> bool: ...
-    def __reduce__(self) -> Tuple[object, Tuple[str, int, int]]: ...
+    def __reduce__(
+        self,
+    ) -> Tuple[object, Tuple[str, int, int, bool, Optional[float]]]: ...
 
 @final
 class SemaphoreEntry:
@@ -82,4 +111,10 @@ class SemaphoreEntry:
 
 def list_all() -> list[SemaphoreEntry]: ...
 def unlink(name: str) -> None: ...
-def _reopen(name: str, dev: int, ino: int) -> NamedSemaphore: ...
+def _reopen(
+    name: str,
+    dev: int,
+    ino: int,
+    robust: bool = False,
+    check_period: Optional[float] = None,
+) -> NamedSemaphore: ...

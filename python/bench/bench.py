@@ -5,6 +5,9 @@
 
 Cases:
   1. uncontended acquire() + release() in one process;
+  1r. the same with a robust namedsem handle (robust=True: each token taken
+     is recorded, and comes back if the process dies), against the same
+     plain named_semaphores case (it has no robust mode);
   2. ping-pong between two processes over two semaphores (A: release x,
      acquire y; B: acquire x, release y), each process on its own CPU;
   3. the same ping-pong with both processes on one CPU.
@@ -37,9 +40,10 @@ def pin(cpu):
         os.sched_setaffinity(0, {cpu})
 
 
-def uncontended(package, name, n):
+def uncontended(package, name, n, robust=False):
     NS = load(package)
-    sem = NS(name, 1, NS.Flags.RAISE_IF_EXISTS)
+    extra = {"robust": True} if robust and package == "namedsem" else {}
+    sem = NS(name, 1, NS.Flags.RAISE_IF_EXISTS, **extra)
     acquire, release = sem.acquire, sem.release
     start = time.perf_counter_ns()
     for _ in range(n):
@@ -98,7 +102,9 @@ def main():
         return
     rounds, n_fast, n_pong = (3, 20_000, 500) if args.quick else (7, 1_000_000, 20_000)
     cpus = sorted(os.sched_getaffinity(0))
-    cases = [("uncontended acquire() + release()", lambda p, nm: uncontended(p, nm, n_fast))]
+    cases = [("uncontended acquire() + release()", lambda p, nm: uncontended(p, nm, n_fast)),
+             ("uncontended acquire() + release(), namedsem robust=True",
+              lambda p, nm: uncontended(p, nm, n_fast, robust=True))]
     if len(cpus) >= 2:
         cases.append(("ping-pong, two processes on two CPUs",
                       lambda p, nm: ping_pong(p, nm, n_pong, (cpus[0], cpus[1]))))

@@ -30,9 +30,14 @@ pub fn to_py(err: Error) -> PyErr {
         ErrorKind::NotFound => PyFileNotFoundError::new_err((errno, message)),
         ErrorKind::PermissionDenied => PyPermissionError::new_err((errno, message)),
         ErrorKind::InvalidName | ErrorKind::InvalidArgument => PyValueError::new_err(message),
-        ErrorKind::InvalidObject => InvalidSemaphoreError::new_err((errno, message)),
-        // Overflow (EOVERFLOW, as posix_ipc reports a post at the maximum)
-        // and every other operating-system error.
+        // A robust record this crate did not write is a file this process
+        // cannot use as the semaphore it claims to be.
+        ErrorKind::InvalidObject | ErrorKind::CorruptRecord => {
+            InvalidSemaphoreError::new_err((errno, message))
+        }
+        // Overflow (EOVERFLOW, as posix_ipc reports a post at the maximum),
+        // NotRobust (EOPNOTSUPP: no record, or a target without 64-bit
+        // atomics), RecordFull and every other operating-system error.
         _ => PyOSError::new_err((errno, message)),
     }
 }

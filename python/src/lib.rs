@@ -9,6 +9,7 @@
 //! | `wait.rs` | `acquire`'s arguments and the blocking wait (GIL released, signals) |
 //! | `tokens.rs` | every call into the crate's token operations |
 //! | `listing.rs` | `list_all()` and `SemaphoreEntry` |
+//! | `robust.rs` | the robust mode's `Recovery` and `Holder` |
 //! | `args.rs` | arguments checked as the existing package checks them |
 //! | `errors.rs` | crate errors as Python exceptions |
 
@@ -18,6 +19,7 @@ mod args;
 mod errors;
 mod flags;
 mod listing;
+mod robust;
 mod semaphore;
 mod tokens;
 mod wait;
@@ -40,6 +42,8 @@ fn namedsem(m: &Bound<'_, PyModule>) -> PyResult<()> {
         "InvalidSemaphoreError",
         py.get_type::<errors::InvalidSemaphoreError>(),
     )?;
+    m.add("Recovery", robust::recovery_type(py)?)?;
+    m.add("Holder", robust::holder_type(py)?)?;
     m.add("VALUE_MAX", named_semaphores::VALUE_MAX)?;
     m.add_function(wrap_pyfunction!(listing::list_all, m)?)?;
     m.add_function(wrap_pyfunction!(unlink, m)?)?;

@@ -1,10 +1,12 @@
 //! `namedsem.NamedSemaphore`: the existing `named_semaphores` package's class
 //! over the crate's [`NamedSemaphore`]: the same constructor, `Flags`,
 //! `acquire`/`release`, `with`, `name`, `value` and `unlink`, plus `mode`,
-//! `waiters` and pickling by name.
+//! `waiters`, the robust mode (`robust`, `check_period`, `recover`,
+//! `holders`) and pickling by name.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
+use std::time::Duration;
 
 use named_semaphores::{FileId, NamedSemaphore, VALUE_MAX};
 use pyo3::exceptions::{PyFileNotFoundError, PyValueError};
@@ -14,6 +16,7 @@ use pyo3::types::{PyString, PyTuple};
 use crate::args::{Count, Flag};
 use crate::errors::to_py;
 use crate::flags;
+use crate::robust;
 use crate::tokens;
 use crate::wait::{self, Limit};
 
@@ -27,6 +30,9 @@ pub struct PySemaphore {
     name: Py<PyString>,
     /// The process that opened the handle: only it may unlink on delete.
     pid: u32,
+    /// The check period asked for (robust handles only; `None`: the
+    /// crate's default), which a pickled handle carries.
+    check_period: Option<Duration>,
 }
 
 impl Drop for PySemaphore {
@@ -66,26 +72,52 @@ fn parse_initial_value(value: Count) -> PyResult<u32> {
     }
 }
 
+/// A check period in seconds: a real number above 0, and only with
+/// `robust=True`.
+fn parse_check_period(period: Option<f64>, robust: bool) -> PyResult<Option<Duration>> {
+    let Some(seconds) = period else {
+        return Ok(None);
+    };
+    if !robust {
+        return Err(PyValueError::new_err(
+            "`check_period` applies only with robust=True",
+        ));
+    }
+    match Duration::try_from_secs_f64(seconds) {
+        Ok(d) if !d.is_zero() => Ok(Some(d)),
+        _ => Err(PyValueError::new_err(
+            "`check_period` must be a positive, finite number of seconds",
+        )),
+    }
+}
+
 impl PySemaphore {
-    fn wrap(sem: NamedSemaphore, name: Bound<'_, PyString>) -> Self {
+    fn wrap(
+        sem: NamedSemaphore,
+        name: Bound<'_, PyString>,
+        check_period: Option<Duration>,
+    ) -> Self {
         PySemaphore {
             sem,
             name: name.unbind(),
             pid: std::process::id(),
+            check_period,
         }
     }
 }
 
-/// What a pickled handle holds: its name and the identity of its file.
-type Pickled = (Py<PyString>, u64, u64);
+/// What a pickled handle holds: its name, the identity of its file, whether
+/// it is robust and its check period in seconds.
+type Pickled = (Py<PyString>, u64, u64, bool, Option<f64>);
 
 #[pymethods]
 impl PySemaphore {
     #[new]
     #[pyo3(
-        signature = (name, initial_value = Count::Int(1), handle_existence = None, unlink_on_delete = None, *, mode = 0o600),
-        text_signature = "(name, initial_value=1, handle_existence=NamedSemaphore.Flags.RAISE_IF_NOT_EXISTS, unlink_on_delete=None, *, mode=0o600)"
+        signature = (name, initial_value = Count::Int(1), handle_existence = None, unlink_on_delete = None, *, mode = 0o600, robust = false, check_period = None),
+        text_signature = "(name, initial_value=1, handle_existence=NamedSemaphore.Flags.RAISE_IF_NOT_EXISTS, unlink_on_delete=None, *, mode=0o600, robust=False, check_period=None)"
     )]
+    #[allow(clippy::too_many_arguments)] // the Python signature's
     fn new(
         py: Python<'_>,
         name: &Bound<'_, PyAny>,
@@ -93,9 +125,12 @@ impl PySemaphore {
         handle_existence: Option<&Bound<'_, PyAny>>,
         unlink_on_delete: Option<&Bound<'_, PyAny>>,
         mode: u32,
+        robust: bool,
+        check_period: Option<f64>,
     ) -> PyResult<Self> {
         let (bytes, shown) = parse_name(name)?;
         let value = parse_initial_value(initial_value)?;
+        let period = parse_check_period(check_period, robust)?;
         let existence = match handle_existence {
             Some(flag) => flags::existence(flag)?,
             None => named_semaphores::Existence::OpenExisting,
@@ -106,12 +141,19 @@ impl PySemaphore {
             ));
         }
         let mut options = NamedSemaphore::options();
-        options.initial_value(value).existence(existence).mode(mode);
+        options
+            .initial_value(value)
+            .existence(existence)
+            .mode(mode)
+            .robust(robust);
+        if let Some(period) = period {
+            options.check_period(period);
+        }
         if let Some(unlink) = unlink_on_delete {
             options.unlink_on_drop(unlink.is_truthy()?);
         }
         let sem = py.detach(|| options.open(&bytes)).map_err(to_py)?;
-        Ok(Self::wrap(sem, shown))
+        Ok(Self::wrap(sem, shown, period))
     }
 
     /// What to do about a semaphore that exists or does not (an `enum.Enum`).
@@ -150,6 +192,27 @@ impl PySemaphore {
     #[getter]
     fn unlink_on_delete(&self) -> bool {
         self.sem.unlinks_on_drop() && std::process::id() == self.pid
+    }
+
+    /// Whether this handle is robust: the tokens it holds come back if its
+    /// process dies holding them.
+    #[getter]
+    fn robust(&self) -> bool {
+        self.sem.is_robust()
+    }
+
+    /// Gives back the tokens of every dead holder of this robust semaphore
+    /// now, and says what it did (a `Recovery`). Any handle may call it,
+    /// robust or not; robust handles also do it by themselves while they
+    /// wait.
+    fn recover(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        robust::recover(py, &self.sem)
+    }
+
+    /// The holders recorded in this robust semaphore, read now (a list of
+    /// `Holder`).
+    fn holders(&self, py: Python<'_>) -> PyResult<Vec<Py<PyAny>>> {
+        robust::holders(py, &self.sem)
     }
 
     /// Takes a token. Blocks until one is free if `blocking` (at most
@@ -204,39 +267,73 @@ impl PySemaphore {
     fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Pickled)> {
         let reopen = py.import("namedsem")?.getattr("_reopen")?;
         let id = self.sem.file_id();
-        Ok((reopen, (self.name.clone_ref(py), id.dev(), id.ino())))
+        let robust = self.sem.is_robust();
+        let period = self.check_period.map(|d| d.as_secs_f64());
+        Ok((
+            reopen,
+            (self.name.clone_ref(py), id.dev(), id.ino(), robust, period),
+        ))
     }
 
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
         let this = slf.get();
         Ok(format!(
-            "<{}.{} name={} value={}>",
+            "<{}.{} name={} value={}{}>",
             slf.get_type().module()?,
             slf.get_type().qualname()?,
             this.name.bind(slf.py()).repr()?,
-            this.sem.value()
+            this.sem.value(),
+            if this.sem.is_robust() { " robust" } else { "" }
         ))
     }
 }
 
 /// Opens a pickled semaphore: the one at `name`, provided it is still the
-/// file `(dev, ino)`. Never unlinks on delete.
+/// file `(dev, ino)`, robust if the pickled handle was. Never unlinks on
+/// delete.
 #[pyfunction]
-pub fn _reopen(name: &Bound<'_, PyAny>, dev: u64, ino: u64) -> PyResult<PySemaphore> {
+#[pyo3(signature = (name, dev, ino, robust = false, check_period = None))]
+pub fn _reopen(
+    py: Python<'_>,
+    name: &Bound<'_, PyAny>,
+    dev: u64,
+    ino: u64,
+    robust: bool,
+    check_period: Option<f64>,
+) -> PyResult<PySemaphore> {
     let (bytes, shown) = parse_name(name)?;
-    let sem = NamedSemaphore::options()
-        .unlink_on_drop(false)
-        .open(&bytes)
-        .map_err(to_py)?;
-    if sem.file_id() != FileId::new(dev, ino) {
+    let period = parse_check_period(check_period, robust)?;
+    let pickled = FileId::new(dev, ino);
+    let replaced = || -> PyResult<PyErr> {
         const ENOENT: i32 = 2;
-        return Err(PyFileNotFoundError::new_err((
+        Ok(PyFileNotFoundError::new_err((
             ENOENT,
             format!(
                 "open {}: the semaphore was unlinked or replaced since it was pickled",
                 shown.repr()?
             ),
-        )));
+        )))
+    };
+    let mut options = NamedSemaphore::options();
+    options.unlink_on_drop(false);
+    // Checked plainly first: a robust open of a semaphore that replaced the
+    // pickled one would add a record to it.
+    let plain = py.detach(|| options.open(&bytes)).map_err(to_py)?;
+    if plain.file_id() != pickled {
+        return Err(replaced()?);
     }
-    Ok(PySemaphore::wrap(sem, shown))
+    let sem = if robust {
+        options.robust(true);
+        if let Some(period) = period {
+            options.check_period(period);
+        }
+        let sem = py.detach(|| options.open(&bytes)).map_err(to_py)?;
+        if sem.file_id() != pickled {
+            return Err(replaced()?);
+        }
+        sem
+    } else {
+        plain
+    };
+    Ok(PySemaphore::wrap(sem, shown, period))
 }

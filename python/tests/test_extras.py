@@ -315,6 +315,9 @@ def test_stub_types_a_user_program(tmp_path):
         "with sem as held:\n"
         "    n: int = held.value\n"
         "names: list[str] = [e.name for e in list_all()]\n"
+        "robust = NamedSemaphore('jobs', robust=True, check_period=0.05)\n"
+        "given: int = robust.recover().tokens\n"
+        "alive: list[str] = [h.liveness for h in robust.holders()]\n"
         "bad: str = sem.value\n"
     )
     result = subprocess.run(
@@ -324,4 +327,4 @@ def test_stub_types_a_user_program(tmp_path):
     # Exactly the one deliberate error: value is an int.
     assert result.returncode == 1, result.stdout
     errors = [l for l in result.stdout.splitlines() if ": error:" in l]
-    assert len(errors) == 1 and "user.py:7" in errors[0], result.stdout
+    assert len(errors) == 1 and "user.py:10" in errors[0], result.stdout

@@ -1,6 +1,7 @@
 """The existing package's README examples, run unchanged but for the import
 line, against both packages; each example must end the same way (its output,
-or the exception it raises) with either.
+or the exception it raises) with either. Then this package's own page,
+docs/python.md: its Python examples run to their end.
 
 The examples use the fixed name ``example_semaphore``, so each run gets a
 ``/dev/shm`` of its own: a private tmpfs in a new mount namespace
@@ -106,3 +107,34 @@ def test_readme_examples_with_the_semaphore_made_first():
     # timeouts, the context manager) all run.
     assert [o for o, _ in ours[:5]] == ["ok"] * 5
     assert "Critical section protected by semaphore." in ours[2][1]
+
+
+def page_blocks(page):
+    """The Python code blocks of one of this package's pages (a path from
+    the top of the repository)."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(root, page), encoding="utf-8") as f:
+        blocks = re.findall(r"```python\n(.*?)```", f.read(), re.S)
+    assert len(blocks) >= 2, f"the examples of {page} were not found"
+    return blocks
+
+
+@needs_namespace
+def test_docs_examples_run():
+    # docs/python.md's examples, in order, in one interpreter with a private
+    # /dev/shm (they use fixed names): each runs to its end.
+    blocks = page_blocks("docs/python.md")
+    results = run_isolated(blocks)
+    assert [o for o, _ in results] == ["ok"] * len(blocks), rows(results)
+    out = "".join(o for _, o in results)
+    # The robust example's wait got the killed process's token back, and the
+    # recovery after it found nothing left to do.
+    assert "the device is ours\n" in out
+    assert "Recovery(tokens=0, holders=0, uncertain=0, undecided=0, corrupt=0)\n" in out
+
+
+@needs_namespace
+def test_package_readme_examples_run():
+    blocks = page_blocks("python/README.md")
+    results = run_isolated(blocks)
+    assert [o for o, _ in results] == ["ok"] * len(blocks), rows(results)
