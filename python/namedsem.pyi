@@ -24,6 +24,7 @@ class Recovery(NamedTuple):
     uncertain: int
     undecided: int
     corrupt: int
+    beacons: int
 
 class Holder(NamedTuple):
     """One holder of a robust semaphore, as its record says."""

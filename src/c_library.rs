@@ -17,8 +17,9 @@ use core::ptr::NonNull;
 use rustix::fd::OwnedFd;
 use rustix::fs::Stat;
 
+use crate::error::Error;
 use crate::file;
-use crate::{Error, RawSemaphore};
+use crate::raw::RawSemaphore;
 
 /// Checks that the file open at `fd` (whose `fstat` is `st`) is a semaphore
 /// of this target, with the checks every open by the crate makes (a regular
@@ -56,8 +57,10 @@ pub unsafe fn unmap(sem: NonNull<RawSemaphore>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
+    use crate::named::NamedSemaphore;
+    use crate::options::Existence;
     use crate::test_dir::TestDir;
-    use crate::{ErrorKind, Existence, NamedSemaphore};
     use rustix::fs::{self, Mode, OFlags};
 
     fn open_file(dir: &TestDir, name: &str) -> (OwnedFd, Stat) {

@@ -23,12 +23,13 @@ use rustix::fs::{self, FileType, Mode, OFlags, Stat};
 use rustix::io::{self as rio, Errno};
 use rustix::mm::{self, MapFlags, ProtFlags};
 
+use crate::error::{Error, ErrorKind};
+use crate::file_id::FileId;
 use crate::name::{CPath, Directory};
 use crate::raw::{RawSemaphore, FUTEX_SHARED};
 use crate::robust::record::{HeaderState, Record, HEADER_OFFSET, SLOTS};
 use crate::robust::source::Source;
 use crate::robust::{Access, ROBUST_FILE_LEN};
-use crate::{Error, ErrorKind, FileId};
 
 mod create;
 pub(crate) mod format;

@@ -15,8 +15,9 @@ use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{self, Mode, OFlags, RawDir, CWD};
 use rustix::io::{self as rio, Errno};
 
+use crate::error::{Error, ErrorKind, Operation};
 use crate::name::{CPath, Directory, Name, Quoted};
-use crate::{Error, ErrorKind, Operation, DEFAULT_DIRECTORY, NAME_MAX};
+use crate::name::{DEFAULT_DIRECTORY, NAME_MAX};
 
 mod info;
 #[cfg(feature = "alloc")]

@@ -31,9 +31,9 @@ pub(crate) mod wide;
 // What the layout files refer to as `super::...`.
 use crate::raw::{overflow, wait_failed, RawSemaphore, FUTEX_SHARED};
 
+use crate::error::Error;
 use crate::futex::{self, Deadline, WaitMode};
 use crate::sync::{AtomicU32, Ordering::*};
-use crate::Error;
 use loom::sync::Arc;
 use loom::thread;
 use rustix::io::Errno;

@@ -6,7 +6,7 @@ use core::fmt;
 
 use rustix::io::Errno;
 
-use crate::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind};
 
 /// The longest semaphore name, in bytes, without its leading slash: the file
 /// name `sem.NAME` must fit the kernel's 255-byte limit on a path component.

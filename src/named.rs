@@ -4,10 +4,13 @@
 use core::fmt;
 use core::sync::atomic::{AtomicBool, Ordering};
 
+use crate::error::{Error, Operation};
 use crate::file::{self, Mapping};
+use crate::file_id::FileId;
 use crate::name::{CPath, Directory, Name};
+use crate::options::{Existence, OpenOptions};
+use crate::raw::RawSemaphore;
 use crate::robust::Registration;
-use crate::{Error, Existence, FileId, OpenOptions, Operation, RawSemaphore};
 
 mod raw_mapping;
 mod robust;

@@ -5,10 +5,12 @@ use core::time::Duration;
 
 use rustix::fs::Mode;
 
+use crate::error::{Error, ErrorKind, Operation};
 use crate::file::{self, Mapping, Publish};
 use crate::name::{CPath, Directory, Name};
+use crate::named::NamedSemaphore;
 use crate::robust::DEFAULT_CHECK_PERIOD;
-use crate::{Error, ErrorKind, NamedSemaphore, Operation, VALUE_MAX};
+use crate::VALUE_MAX;
 
 /// What to do about a semaphore that does or does not exist yet.
 ///

@@ -6,9 +6,11 @@ use alloc::sync::Arc;
 use core::fmt;
 use core::time::Duration;
 
+use crate::error::Error;
+use crate::named::NamedSemaphore;
 use crate::raw::permit::{Held, Holds};
+use crate::raw::RawSemaphore;
 use crate::robust::record::Slot;
-use crate::{Error, NamedSemaphore, RawSemaphore};
 
 /// A token taken from a shared [`NamedSemaphore`], given back when the
 /// permit is dropped; it holds an [`Arc`] of the semaphore, so the handle

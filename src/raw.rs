@@ -12,8 +12,9 @@ use core::fmt;
 
 use rustix::io::Errno;
 
+use crate::error::{Error, ErrorKind, Operation};
 use crate::futex::{self, WaitMode};
-use crate::{Error, ErrorKind, Operation, VALUE_MAX};
+use crate::VALUE_MAX;
 
 #[cfg(any(target_pointer_width = "64", target_arch = "x86_64"))]
 #[path = "raw/wide.rs"]
@@ -23,7 +24,7 @@ mod imp;
 #[path = "raw/narrow.rs"]
 mod imp;
 
-mod deadline;
+pub(crate) mod deadline;
 pub(crate) mod permit;
 // Under the model checker the atomics are larger than the C image.
 #[cfg(not(loom))]

@@ -16,10 +16,11 @@
 
 use core::time::Duration;
 
+use crate::error::{Error, ErrorKind};
 use crate::file_id::FileId;
 use crate::futex::{self, Deadline, WaitMode};
 use crate::name::Directory;
-use crate::{Error, ErrorKind, RawSemaphore};
+use crate::raw::RawSemaphore;
 
 mod beacon;
 mod holders;

@@ -27,11 +27,11 @@ use loom::sync::Arc;
 use loom::thread;
 
 use crate::model::{self, check_as as check};
+use crate::raw::RawSemaphore;
 use crate::robust::protocol::{give, give_if_held, take_once};
 use crate::robust::record::{Header, Slot, BUSY, TOKEN};
 use crate::robust::recover::give_back;
 use crate::sync::{arm_crash, Died};
-use crate::RawSemaphore;
 
 /// The most crash points any scenario's dying thread passes.
 const CRASH_POINTS: u32 = 8;

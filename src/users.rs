@@ -25,7 +25,9 @@ use rustix::io::{self as rio, Errno};
 use crate::name::{CPath, Directory, Name, Quoted};
 
 mod proc_text;
-use crate::{Error, ErrorKind, FileId, Operation, DEFAULT_DIRECTORY};
+use crate::error::{Error, ErrorKind, Operation};
+use crate::file_id::FileId;
+use crate::name::DEFAULT_DIRECTORY;
 use proc_text::{number, read_all, scan_maps, waits_on, MAPPINGS_CHECKED};
 
 /// A comfortable size for the buffer given to [`processes_using`]. At least
@@ -333,11 +335,11 @@ mod tests {
     #[test]
     fn the_shortest_buffer_finds_the_longest_maps_line() {
         extern crate std;
+        use crate::named::NamedSemaphore;
         use crate::test_dir::TestDir;
-        use crate::NamedSemaphore;
 
         let dir = TestDir::new("users-newlines");
-        let name = [b'\n'; crate::NAME_MAX];
+        let name = [b'\n'; crate::name::NAME_MAX];
         let open = |existence| {
             NamedSemaphore::options()
                 .directory(&dir.0)
@@ -345,10 +347,10 @@ mod tests {
                 .open(name)
                 .unwrap()
         };
-        let _created = open(crate::Existence::CreateNew);
+        let _created = open(crate::options::Existence::CreateNew);
         // Opened by its name, the mapping shows the name in `maps` (a file
         // created with `O_TMPFILE` shows the name it had then).
-        let _opened = open(crate::Existence::OpenExisting);
+        let _opened = open(crate::options::Existence::OpenExisting);
         let mut buf = [MaybeUninit::uninit(); 2048];
         let mut mine = None;
         processes_using_in(&dir.0, name, &mut buf, |p| {
@@ -382,15 +384,15 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     fn a_blocked_thread_of_this_process_is_found() {
         extern crate std;
+        use crate::named::NamedSemaphore;
         use crate::test_dir::TestDir;
-        use crate::NamedSemaphore;
         use std::sync::atomic::{AtomicU32, Ordering};
 
         let dir = TestDir::new("users");
         let sem = NamedSemaphore::options()
             .directory(&dir.0)
             .initial_value(0)
-            .existence(crate::Existence::CreateNew)
+            .existence(crate::options::Existence::CreateNew)
             .open("users")
             .unwrap();
         let tid = AtomicU32::new(0);

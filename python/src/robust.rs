@@ -11,7 +11,14 @@ use pyo3::types::PyDict;
 use crate::errors::to_py;
 
 /// `Recovery`'s fields, in order, as the crate's `Recovery` names them.
-const RECOVERY_FIELDS: [&str; 5] = ["tokens", "holders", "uncertain", "undecided", "corrupt"];
+const RECOVERY_FIELDS: [&str; 6] = [
+    "tokens",
+    "holders",
+    "uncertain",
+    "undecided",
+    "corrupt",
+    "beacons",
+];
 
 const RECOVERY_DOC: &str = "What recover() did.\n\n\
     tokens: tokens given back to the semaphore.\n\
@@ -21,7 +28,8 @@ const RECOVERY_DOC: &str = "What recover() did.\n\n\
     so that none is given back twice.\n\
     undecided: holders whose liveness could not be told (a beacon file missing \
     or unreadable): left alone.\n\
-    corrupt: records claiming more tokens than the semaphore's limit: left alone.";
+    corrupt: records claiming more tokens than the semaphore's limit: left alone.\n\
+    beacons: beacon files of holders killed while opening, removed.";
 
 /// `Holder`'s fields, in order.
 const HOLDER_FIELDS: [&str; 8] = [
@@ -90,6 +98,7 @@ pub fn recover(py: Python<'_>, sem: &NamedSemaphore) -> PyResult<Py<PyAny>> {
         done.uncertain,
         done.undecided,
         done.corrupt,
+        done.beacons,
     );
     Ok(recovery_type(py)?.call1(fields)?.unbind())
 }

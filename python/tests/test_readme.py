@@ -130,7 +130,7 @@ def test_docs_examples_run():
     # The robust example's wait got the killed process's token back, and the
     # recovery after it found nothing left to do.
     assert "the device is ours\n" in out
-    assert "Recovery(tokens=0, holders=0, uncertain=0, undecided=0, corrupt=0)\n" in out
+    assert "Recovery(tokens=0, holders=0, uncertain=0, undecided=0, corrupt=0, beacons=0)\n" in out
 
 
 @needs_namespace

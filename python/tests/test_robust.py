@@ -137,8 +137,8 @@ def test_robust_handle_and_plain_handle(name):
     me = sem.holders()
     assert [(h.pid, h.tokens, h.liveness) for h in me] == [(os.getpid(), 0, "alive")]
     assert plain.holders() == me
-    assert sem.recover() == namedsem.Recovery(0, 0, 0, 0, 0)
-    assert plain.recover() == (0, 0, 0, 0, 0)
+    assert sem.recover() == namedsem.Recovery(0, 0, 0, 0, 0, 0)
+    assert plain.recover() == (0, 0, 0, 0, 0, 0)
 
 
 def test_acquire_records_until_release(name):
@@ -209,18 +209,18 @@ def test_a_robust_open_adds_a_record(name):
     with pytest.raises(OSError):
         plain.recover()
     sem = NamedSemaphore(name, robust=True)
-    assert NamedSemaphore(name).recover() == (0, 0, 0, 0, 0)
+    assert NamedSemaphore(name).recover() == (0, 0, 0, 0, 0, 0)
     # The handle opened before keeps using the same semaphore.
     assert sem.acquire() and plain.value == 0
     assert not plain.acquire(False)
 
 
 def test_recovery_and_holder_are_named_tuples():
-    done = namedsem.Recovery(1, 2, 3, 4, 5)
-    tokens, holders, uncertain, undecided, corrupt = done
-    assert (done.tokens, done.holders, done.uncertain, done.undecided, done.corrupt) == (
-        tokens, holders, uncertain, undecided, corrupt
-    ) == (1, 2, 3, 4, 5)
+    done = namedsem.Recovery(1, 2, 3, 4, 5, 6)
+    tokens, holders, uncertain, undecided, corrupt, beacons = done
+    assert (
+        done.tokens, done.holders, done.uncertain, done.undecided, done.corrupt, done.beacons
+    ) == (tokens, holders, uncertain, undecided, corrupt, beacons) == (1, 2, 3, 4, 5, 6)
     assert pickle.loads(pickle.dumps(done)) == done
     assert namedsem.Holder._fields == (
         "pid", "tokens", "liveness", "pending", "corrupt", "slot", "beacon", "pid_namespace",
@@ -244,7 +244,7 @@ def test_killed_holder_token_comes_back_to_a_blocked_acquire(name, peers):
     assert waiter.wait(WAIT) == 0
     assert plain.value == 1
     assert plain.holders() == [] and not os.path.exists(beacon_path(dead))
-    assert plain.recover() == (0, 0, 0, 0, 0)
+    assert plain.recover() == (0, 0, 0, 0, 0, 0)
 
 
 def test_recover_reports_a_killed_holder(name, peers):
@@ -256,11 +256,11 @@ def test_recover_reports_a_killed_holder(name, peers):
     (dead,) = plain.holders()
     assert (dead.pid, dead.tokens, dead.liveness) == (holder.pid, 1, "dead")
     assert plain.recover() == namedsem.Recovery(
-        tokens=1, holders=1, uncertain=0, undecided=0, corrupt=0
+        tokens=1, holders=1, uncertain=0, undecided=0, corrupt=0, beacons=0
     )
     assert plain.value == 1 and plain.holders() == []
     assert not os.path.exists(beacon_path(dead))
-    assert plain.recover() == (0, 0, 0, 0, 0)
+    assert plain.recover() == (0, 0, 0, 0, 0, 0)
 
 
 def test_stopped_holder_keeps_its_token(name, peers):
@@ -271,7 +271,7 @@ def test_stopped_holder_keeps_its_token(name, peers):
         sem = NamedSemaphore(name, robust=True, check_period=0.01)
         # Many check periods pass while it waits: none gives the token back.
         assert not sem.acquire(timeout=0.5)
-        assert sem.recover() == (0, 0, 0, 0, 0)
+        assert sem.recover() == (0, 0, 0, 0, 0, 0)
         assert [(h.pid, h.tokens, h.liveness) for h in plain.holders()] == [
             (holder.pid, 1, "alive"),
             (os.getpid(), 0, "alive"),
@@ -341,7 +341,7 @@ def test_a_forked_child_shares_its_parents_holder(names, peers):
     assert [(h.pid, h.tokens) for h in plain.holders()] == [(os.getpid(), 1)]
     worker.kill()
     worker.join(WAIT)
-    assert plain.recover() == (0, 0, 0, 0, 0) and plain.value == 0
+    assert plain.recover() == (0, 0, 0, 0, 0, 0) and plain.value == 0
     del sem  # the last process holding the holder lets it go
     assert plain.value == 1 and plain.holders() == []
 

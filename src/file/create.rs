@@ -11,11 +11,11 @@ use rustix::fs::{self, Mode, OFlags};
 use rustix::io::{self as rio, Errno};
 
 use super::{map, temp_suffix, Mapping, TEMP_ATTEMPTS};
+use crate::error::{Error, ErrorKind};
 use crate::name::{CPath, Directory};
 use crate::raw::RawSemaphore;
 use crate::robust::record::write_new_header;
 use crate::robust::ROBUST_FILE_LEN;
-use crate::{Error, ErrorKind};
 
 /// How a new file takes its name.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -221,9 +221,9 @@ fn write_image(fd: impl AsFd, image: &[u8]) -> Result<(), Error> {
 mod tests {
     use super::*;
     use crate::file::name_lock::is_at;
+    use crate::file_id::FileId;
     use crate::name::Name;
     use crate::test_dir::TestDir;
-    use crate::FileId;
 
     /// Creates `name` in `dir` one way, and checks what it left behind.
     fn check_creation(

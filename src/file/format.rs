@@ -14,7 +14,8 @@
 //! semaphore either.
 
 use crate::raw::{Layout, RawSemaphore, FUTEX_SHARED};
-use crate::{ROBUST_FILE_LEN, VALUE_MAX};
+use crate::robust::record::ROBUST_FILE_LEN;
+use crate::VALUE_MAX;
 
 /// The bytes of a `sem_t` image that hold its fields in both layouts: the
 /// value word(s) and `private` (offset 8 in the wide layout, 4 in the

@@ -53,7 +53,8 @@ use rustix::fd::OwnedFd;
 use rustix::fs::{self, FlockOperation, Mode, OFlags};
 use rustix::io::Errno;
 
-use crate::{Error, FileId};
+use crate::error::Error;
+use crate::file_id::FileId;
 
 /// How long an operation polls for a lock held by another process before it
 /// takes the plain path: 100 ms. The lock is held for a few system calls,
@@ -246,10 +247,10 @@ pub(super) fn is_at(path: &CStr, id: FileId) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
     use crate::file::{create, Publish};
     use crate::name::{CPath, Directory, Name};
     use crate::test_dir::TestDir;
-    use crate::ErrorKind;
     use std::time::{Duration, Instant};
 
     /// A test directory and the path of the semaphore `name` in it.

@@ -11,10 +11,12 @@ use rustix::fd::{AsFd, BorrowedFd};
 use rustix::fs::{self, AtFlags, FileType, Mode, OFlags};
 use rustix::io::{self as rio, Errno};
 
+use crate::error::{Error, Operation};
 use crate::file::format::{self, SizeClass, HEADER_LEN, OTHER_LAYOUT};
+use crate::file_id::FileId;
 use crate::raw::{Layout, RawSemaphore};
+use crate::robust::record::ROBUST_FILE_LEN;
 use crate::robust::record::{HeaderState, HEADER_OFFSET};
-use crate::{Error, FileId, Operation, ROBUST_FILE_LEN};
 
 /// The kind of file at a semaphore's path.
 ///

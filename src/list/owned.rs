@@ -3,8 +3,9 @@
 //! whole directory.
 
 use super::{list_in, Entry, SemaphoreInfo, LIST_BUFFER_LEN};
+use crate::error::Error;
 use crate::name::Quoted;
-use crate::{Error, DEFAULT_DIRECTORY};
+use crate::name::DEFAULT_DIRECTORY;
 
 impl Entry<'_> {
     /// An owning copy of the entry, which outlives the listing's buffer.

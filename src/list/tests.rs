@@ -2,15 +2,15 @@
 //! with canonical names.
 
 use super::*;
-use crate::RawSemaphore;
+use crate::raw::RawSemaphore;
 
 #[test]
 fn lists_every_semaphore_file_and_only_those() {
     let dir = crate::test_dir::TestDir::new("every");
-    let sem = crate::NamedSemaphore::options()
+    let sem = crate::named::NamedSemaphore::options()
         .directory(&dir.0)
         .initial_value(4)
-        .existence(crate::Existence::CreateNew)
+        .existence(crate::options::Existence::CreateNew)
         .open("one")
         .unwrap();
     assert!(sem.as_raw().take_now());
@@ -76,10 +76,10 @@ fn listing_errors() {
 #[test]
 fn debug_shows_names_as_text_and_the_mode_in_octal() {
     let dir = crate::test_dir::TestDir::new("debug");
-    let _sem = crate::NamedSemaphore::options()
+    let _sem = crate::named::NamedSemaphore::options()
         .directory(&dir.0)
         .mode(0o640)
-        .existence(crate::Existence::CreateNew)
+        .existence(crate::options::Existence::CreateNew)
         .open(b"caf\xc3\xa9-\xff")
         .unwrap();
     let mut buf = [MaybeUninit::uninit(); LIST_BUFFER_LEN];

@@ -6,7 +6,9 @@
 use core::mem::ManuallyDrop;
 use core::ptr::{self, NonNull};
 
-use crate::{FileId, NamedSemaphore, RawSemaphore};
+use crate::file_id::FileId;
+use crate::named::NamedSemaphore;
+use crate::raw::RawSemaphore;
 
 impl NamedSemaphore {
     /// Ends this handle without unmapping its semaphore or touching its

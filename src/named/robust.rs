@@ -7,12 +7,15 @@ use core::time::Duration;
 
 use rustix::io::Errno;
 
+use crate::error::{Error, ErrorKind, Operation};
 use crate::futex::{self, Deadline, WaitMode};
+use crate::named::NamedSemaphore;
+use crate::raw::deadline::Clock;
 use crate::raw::interruptible_wait;
+use crate::raw::permit::Permit;
 use crate::robust::record::{corrupt, HeaderState, Slot, RECORD_LEN};
 use crate::robust::source::Source;
 use crate::robust::{protocol, recover, sweep, Holders, Recovery, Registration, Scope};
-use crate::{Clock, Error, ErrorKind, NamedSemaphore, Operation, Permit};
 
 fn not_robust() -> Error {
     Error::new(ErrorKind::NotRobust, Errno::OPNOTSUPP, "")
@@ -218,14 +221,14 @@ impl NamedSemaphore {
     }
 
     /// The record, directory and file identity a sweep works on (unit
-    /// tests).
-    #[cfg(test)]
+    /// tests; not built for the loom models, which do not sweep).
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn sweep_parts(
         &self,
     ) -> Option<(
         &crate::robust::record::Record,
         &crate::name::Directory,
-        crate::FileId,
+        crate::file_id::FileId,
     )> {
         Some((self.map.record()?, &self.dir, self.map.id()))
     }

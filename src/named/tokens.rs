@@ -4,7 +4,10 @@
 
 use core::time::Duration;
 
-use crate::{Clock, Error, NamedSemaphore, Permit};
+use crate::error::Error;
+use crate::named::NamedSemaphore;
+use crate::raw::deadline::Clock;
+use crate::raw::permit::Permit;
 
 impl NamedSemaphore {
     /// Takes a token, sleeping until one is available (`sem_wait`), and

@@ -1,9 +1,9 @@
 //! [`unlink`] and [`unlink_in`]: removing a name, as `sem_unlink` does,
 //! without a handle.
 
+use crate::error::{Error, Operation};
 use crate::file;
 use crate::name::{CPath, Directory, Name};
-use crate::{Error, Operation};
 
 /// Removes the semaphore `name` from `/dev/shm` (`sem_unlink`).
 ///
@@ -30,7 +30,7 @@ use crate::{Error, Operation};
 /// # Ok::<(), named_semaphores::Error>(())
 /// ```
 pub fn unlink(name: impl AsRef<[u8]>) -> Result<(), Error> {
-    unlink_in(crate::DEFAULT_DIRECTORY, name)
+    unlink_in(crate::name::DEFAULT_DIRECTORY, name)
 }
 
 /// [`unlink`] in another directory (see [`OpenOptions::directory`](crate::OpenOptions::directory)).

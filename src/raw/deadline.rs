@@ -5,8 +5,8 @@
 use core::time::Duration;
 
 use super::{Permit, RawSemaphore};
+use crate::error::Error;
 use crate::futex::{self, WaitMode};
-use crate::Error;
 
 /// The clock of an absolute deadline given to
 /// [`RawSemaphore::acquire_interruptible`]: the two clocks that glibc's

@@ -17,9 +17,10 @@
 //! `VALUE_MAX`, and `nwaiters` is a separate word: a corrupt file can make
 //! the crate wake too often, never corrupt a neighbouring field.
 
+use crate::error::Error;
 use crate::futex::{self, Deadline, Wait, WaitMode};
 use crate::sync::{AtomicI32, AtomicU32, Ordering::*};
-use crate::{Error, VALUE_MAX};
+use crate::VALUE_MAX;
 
 #[path = "spin.rs"]
 mod spin;

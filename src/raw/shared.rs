@@ -8,7 +8,8 @@
 use rustix::io::Errno;
 
 use super::{RawSemaphore, FUTEX_SHARED};
-use crate::{Error, ErrorKind, Operation, VALUE_MAX};
+use crate::error::{Error, ErrorKind, Operation};
+use crate::VALUE_MAX;
 
 impl RawSemaphore {
     /// Writes a new semaphore holding `value` tokens at `ptr`, as C's
@@ -254,7 +255,7 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::InvalidArgument);
 
         // A value above VALUE_MAX (only the wide layout can hold one).
-        if RawSemaphore::LAYOUT == crate::Layout::Wide {
+        if RawSemaphore::LAYOUT == crate::raw::Layout::Wide {
             let mut corrupt = Slot(RawSemaphore::new(0).unwrap().to_bytes());
             corrupt.0[..8].copy_from_slice(&u64::from(u32::MAX).to_ne_bytes());
             let ptr: *mut RawSemaphore = (&mut corrupt as *mut Slot).cast();

@@ -84,7 +84,7 @@ fn permit_releases_on_drop_and_forget_keeps_token() {
     let timed = sem.acquire_timeout(Duration::from_millis(1)).unwrap();
     assert_eq!((timed.is_some(), sem.value()), (true, 0));
     drop(timed);
-    let past = Some((crate::Clock::Monotonic, Duration::ZERO));
+    let past = Some((crate::raw::deadline::Clock::Monotonic, Duration::ZERO));
     let interruptible = sem.acquire_interruptible(past).unwrap();
     assert_eq!((interruptible.is_some(), sem.value()), (true, 0));
     drop(interruptible);

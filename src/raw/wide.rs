@@ -17,9 +17,10 @@
 //! the value above `VALUE_MAX`, so it never carries into the waiter half.
 #![allow(unsafe_code)]
 
+use crate::error::Error;
 use crate::futex::{self, Deadline, Wait, WaitMode};
 use crate::sync::{AtomicI32, AtomicU32, AtomicU64, Ordering::*};
-use crate::{Error, VALUE_MAX};
+use crate::VALUE_MAX;
 
 #[path = "spin.rs"]
 mod spin;

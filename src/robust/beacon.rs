@@ -33,9 +33,9 @@ use rustix::fd::{AsRawFd, OwnedFd};
 use rustix::fs::{self, AtFlags, FileType, FlockOperation, Mode, OFlags};
 use rustix::io::Errno;
 
+use crate::error::{Error, ErrorKind};
 use crate::file_id::FileId;
 use crate::name::{CPath, Directory};
-use crate::{Error, ErrorKind};
 
 /// How many ids to try before giving up on creating a beacon (each try
 /// fails only if a file of that random name exists).

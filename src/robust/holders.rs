@@ -12,9 +12,11 @@ use super::record::{
     corrupt, HeaderCopy, HeaderState, HolderFlags, RecordFlags, SlotCopy, HEADER_OFFSET,
     RECORD_LEN, ROBUST_FILE_LEN, SLOTS,
 };
+use crate::error::{Error, ErrorKind, Operation};
 use crate::list::read_exact_at;
+use crate::name::DEFAULT_DIRECTORY;
 use crate::name::{CPath, Directory, Name};
-use crate::{Error, ErrorKind, Operation, RawSemaphore, DEFAULT_DIRECTORY};
+use crate::raw::RawSemaphore;
 
 /// Whether a holder lives, as its beacon's lock says.
 ///

@@ -44,9 +44,10 @@
 //! order.) Pure functions on plain memory: the model checker runs them,
 //! holders and threads dying between any two steps (`robust_model.rs`).
 
+use crate::error::Error;
+use crate::raw::RawSemaphore;
 use crate::robust::record::{Slot, BUSY, PENDING, SHARED_TOKEN, TOKEN};
 use crate::sync::Ordering::*;
-use crate::{Error, RawSemaphore};
 
 /// A point between two steps of the protocol where the model checker may
 /// end the process (see `robust_model.rs`); nothing in a real build.

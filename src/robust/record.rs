@@ -35,8 +35,9 @@
 //! refuses a header this crate did not write, and [`SlotState::check`] a
 //! slot that claims more tokens than the limit.
 
+use crate::error::{Error, ErrorKind};
 use crate::sync::{AtomicU32, AtomicU64, Ordering::*};
-use crate::{Error, ErrorKind, VALUE_MAX};
+use crate::VALUE_MAX;
 use rustix::io::Errno;
 
 mod copy;
@@ -182,7 +183,7 @@ const _: () = {
     assert!(core::mem::size_of::<Header>() == SLOTS_OFFSET - HEADER_OFFSET);
     assert!(core::mem::size_of::<Slot>() == SLOT_LEN);
     assert!(core::mem::size_of::<Record>() == ROBUST_FILE_LEN - HEADER_OFFSET);
-    assert!(crate::RawSemaphore::SIZE <= HEADER_OFFSET);
+    assert!(crate::raw::RawSemaphore::SIZE <= HEADER_OFFSET);
     assert!(SLOTS == 124);
 };
 

@@ -26,9 +26,10 @@ use super::protocol::crash_point;
 use super::record::{
     flag_bits, Header, HolderFlags, Record, RecordFlags, Slot, SlotCopy, BUSY, PENDING_MASK,
 };
+use crate::error::Error;
 use crate::name::Directory;
+use crate::raw::RawSemaphore;
 use crate::sync::Ordering::*;
-use crate::{Error, RawSemaphore};
 
 /// What a recovery did: returned by
 /// [`NamedSemaphore::recover`](crate::NamedSemaphore::recover).

@@ -14,7 +14,7 @@ use core::marker::PhantomData;
 use core::ptr::NonNull;
 
 use super::record::{Slot, ROBUST_FILE_LEN, SLOTS, SLOTS_OFFSET, SLOT_LEN};
-use crate::RawSemaphore;
+use crate::raw::RawSemaphore;
 
 /// The tag of a robust slot's address.
 const ROBUST: usize = 1;

@@ -5,7 +5,7 @@
 use rustix::fd::OwnedFd;
 use rustix::io::{self as rio, Errno};
 
-use crate::FileId;
+use crate::file_id::FileId;
 
 /// The most mappings of the semaphore per process that are checked for
 /// blocked threads; more are counted.

@@ -5,9 +5,10 @@ use std::string::String;
 use std::vec::Vec;
 
 use super::*;
+use crate::named::NamedSemaphore;
+use crate::options::Existence;
 use crate::robust::beacon::{self as b, Access, Beacon};
 use crate::test_dir::TestDir;
-use crate::{Existence, NamedSemaphore};
 
 const ACCESS: Access = Access {
     mode: 0o600,
