@@ -211,8 +211,11 @@ fn a_killed_holders_tokens_come_back_once() {
     let dir = TestDir::new("killed");
     let sem = r::create(&dir.0, "s", 3);
     let child = spawn("hold", &[&dir.0, "s", "2"]);
-    wait_until("the child to hold 2 tokens", LIMIT, || sem.value() == 1);
     let pid = child.id();
+    wait_until("the child to hold 2 tokens", LIMIT, || {
+        r::holds(&sem, pid, 2)
+    });
+    assert_eq!(sem.value(), 1);
     let held: Vec<_> = sem.holders().unwrap().filter(|h| h.pid == pid).collect();
     assert_eq!(held.len(), 1);
     assert_eq!((held[0].tokens, held[0].liveness), (2, Liveness::Alive));
@@ -236,8 +239,10 @@ fn a_blocked_waiter_recovers_by_itself() {
     let dir = TestDir::new("waiter");
     let sem = r::create(&dir.0, "s", 1);
     let child = spawn("hold", &[&dir.0, "s", "1"]);
-    wait_until("the child to hold the token", LIMIT, || sem.value() == 0);
     let pid = child.id();
+    wait_until("the child to hold the token", LIMIT, || {
+        r::holds(&sem, pid, 1)
+    });
     std::thread::scope(|s| {
         let waiter = s.spawn(|| sem.acquire_timeout(LIMIT).unwrap().map(|p| p.forget()));
         std::thread::sleep(Duration::from_millis(50));

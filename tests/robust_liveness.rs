@@ -102,8 +102,8 @@ fn a_stopped_holder_keeps_its_tokens() {
     let dir = TestDir::new("stopped");
     let sem = r::create(&dir.0, "s", 1);
     let child = spawn("hold", &[&dir.0, "s"]);
-    wait_until("the holder to hold", LIMIT, || sem.value() == 0);
     let pid = child.id();
+    wait_until("the holder to hold", LIMIT, || r::holds(&sem, pid, 1));
     r::signal(pid, libc::SIGSTOP);
     wait_stopped(pid);
     assert_eq!(sem.recover().unwrap().tokens, 0);
@@ -307,8 +307,9 @@ fn many_threads_hold_through_one_handle() {
 
     // In another process, killed while 6 of its threads hold a token each.
     let child = spawn("hold-threads", &[&dir.0, "s", "6"]);
-    wait_until("the threads to hold", LIMIT, || sem.value() == 2);
     let pid = child.id();
+    wait_until("the threads to hold", LIMIT, || r::holds(&sem, pid, 6));
+    assert_eq!(sem.value(), 2);
     let h: Vec<_> = sem.holders().unwrap().filter(|h| h.pid == pid).collect();
     assert_eq!((h.len(), h[0].tokens), (1, 6));
     r::signal(pid, libc::SIGKILL);
@@ -331,7 +332,9 @@ fn a_waiter_checks_before_it_sleeps_and_once_per_period() {
 
     // Killed before the wait begins: the check before sleeping finds it.
     let child = spawn("hold", &[&dir.0, "s"]);
-    wait_until("the holder to hold", LIMIT, || sem.value() == 0);
+    wait_until("the holder to hold", LIMIT, || {
+        r::holds(&sem, child.id(), 1)
+    });
     r::signal(child.id(), libc::SIGKILL);
     drop(finish(child, LIMIT));
     let p = slow.acquire_timeout(LIMIT).unwrap();
@@ -341,8 +344,8 @@ fn a_waiter_checks_before_it_sleeps_and_once_per_period() {
     // Killed while it sleeps, with an hour between checks: it is not found
     // within the wait; with a short period it is.
     let child = spawn("hold", &[&dir.0, "s"]);
-    wait_until("the holder to hold", LIMIT, || sem.value() == 0);
     let pid = child.id();
+    wait_until("the holder to hold", LIMIT, || r::holds(&sem, pid, 1));
     std::thread::scope(|s| {
         let waiter = s.spawn(|| {
             slow.acquire_timeout(Duration::from_millis(400))

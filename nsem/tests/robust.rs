@@ -10,7 +10,7 @@ mod support;
 use std::os::unix::fs::FileExt;
 use std::process::Child;
 
-use named_semaphores::{inspect_in, Existence, NamedSemaphore};
+use named_semaphores::{holders_in, inspect_in, Existence, NamedSemaphore};
 use serde_json::Value;
 use support::*;
 
@@ -89,12 +89,18 @@ fn value(dir: &TestDir) -> u32 {
     inspect_in(&dir.0, "s").unwrap().value.unwrap()
 }
 
-/// A holder process of `s` holding one token, once it holds it.
+/// A holder process of `s` holding one token, once its record says so (the
+/// value drops a few instructions before the take is recorded: a holder
+/// killed in between leaves its token uncertain).
 fn holder(dir: &TestDir, before: u32) -> Reaped {
     let child = Reaped(common::spawn("robust-hold", &[&dir.0, "s"]));
+    let pid = child.pid();
     wait_until("the holder to take its token", LIMIT, || {
-        value(dir) == before - 1
+        holders_in(&dir.0, "s")
+            .unwrap()
+            .any(|h| h.pid == pid && h.tokens == 1 && h.pending == 0)
     });
+    assert_eq!(value(dir), before - 1);
     child
 }
 

@@ -89,6 +89,17 @@ pub fn open(dir: &str, name: &str) -> NamedSemaphore {
         .expect("open robust semaphore")
 }
 
+/// Whether the record shows process `pid` holding `tokens` tokens, with no
+/// operation in flight. The semaphore's value drops before the take is
+/// recorded (a window of a few instructions, wide under emulation): a test
+/// that stops or kills a holder waits for this, not for the value, or its
+/// holder may be caught in that window (its token then uncertain).
+pub fn holds(sem: &NamedSemaphore, pid: u32, tokens: u32) -> bool {
+    sem.holders()
+        .expect("holders")
+        .any(|h| h.pid == pid && h.tokens == tokens && h.pending == 0)
+}
+
 /// Takes a token that the handle records.
 pub fn hold(sem: &NamedSemaphore) -> Permit<'_> {
     sem.acquire().expect("acquire")
