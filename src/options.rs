@@ -77,6 +77,9 @@ pub enum Existence {
 #[derive(Clone, Debug)]
 pub struct OpenOptions<'a> {
     value: u32,
+    /// Whether `value` was given: only a given value may become the limit
+    /// of a record added to a semaphore made without one.
+    value_given: bool,
     existence: Existence,
     mode: u32,
     unlink_on_drop: Option<bool>,
@@ -89,6 +92,7 @@ impl Default for OpenOptions<'_> {
     fn default() -> Self {
         OpenOptions {
             value: 1,
+            value_given: false,
             existence: Existence::OpenExisting,
             mode: 0o600,
             unlink_on_drop: None,
@@ -111,6 +115,7 @@ impl<'a> OpenOptions<'a> {
     /// when an existing semaphore is opened. At most [`VALUE_MAX`].
     pub fn initial_value(&mut self, value: u32) -> &mut Self {
         self.value = value;
+        self.value_given = true;
         self
     }
 
@@ -174,7 +179,10 @@ impl<'a> OpenOptions<'a> {
     /// recovery never raises the value above it. Opening a semaphore made
     /// without a record adds one, and the first robust opener's
     /// `initial_value` is then the limit: give the value the semaphore was
-    /// created with.
+    /// created with. Without an `initial_value`, or with one below the
+    /// semaphore's value, no record is added and the open fails
+    /// ([`ErrorKind::InvalidArgument`]): a guessed limit would later make a
+    /// recovery keep back tokens a dead holder held.
     ///
     /// The handle holds a lock on a small file of its own in the semaphore's
     /// directory (`nsem-holder.<16 hex digits>`) while it lives, through one
@@ -237,8 +245,10 @@ impl<'a> OpenOptions<'a> {
     ///
     /// - [`ErrorKind::InvalidName`]: the name is not valid; nothing was created.
     /// - [`ErrorKind::InvalidArgument`]: the initial value is above
-    ///   [`VALUE_MAX`] (when the semaphore may be created), or the directory is
-    ///   unusable.
+    ///   [`VALUE_MAX`] (when the semaphore may be created), the directory is
+    ///   unusable, or, with [`robust`](Self::robust), a semaphore without a
+    ///   record was opened with no `initial_value` to be its limit, or one
+    ///   below its value.
     /// - [`ErrorKind::AlreadyExists`]: [`Existence::CreateNew`] and the name exists.
     /// - [`ErrorKind::NotFound`]: [`Existence::OpenExisting`] and it does not.
     /// - [`ErrorKind::PermissionDenied`]: the file or directory permissions.
@@ -270,7 +280,8 @@ impl<'a> OpenOptions<'a> {
         let mut sem = NamedSemaphore::from_parts(map, name, dir, created, unlink_on_drop);
         if self.robust {
             // On failure the handle drops, unlinking what it created.
-            sem.make_robust(self.value, self.check_period)
+            let limit = (created || self.value_given).then_some(self.value);
+            sem.make_robust(limit, self.check_period)
                 .map_err(|e| e.on(op, sem.name_bytes()))?;
         }
         Ok(sem)

@@ -257,6 +257,43 @@ fn a_blocked_waiter_recovers_by_itself() {
 }
 
 #[test]
+fn a_record_is_added_only_with_a_given_limit_not_below_the_value() {
+    // A guessed limit (the default initial value, 1) below the value the
+    // semaphore was made with would make a recovery keep back a dead
+    // holder's tokens: the open is refused, and the semaphore stays usable.
+    let dir = TestDir::new("no-limit");
+    let plain = NamedSemaphore::options()
+        .directory(&dir.0)
+        .initial_value(3)
+        .existence(Existence::CreateNew)
+        .open("s")
+        .unwrap();
+    let robust = |value: Option<u32>, existence| {
+        let mut o = NamedSemaphore::options();
+        o.directory(&dir.0).robust(true).existence(existence);
+        if let Some(v) = value {
+            o.initial_value(v);
+        }
+        o.open("s")
+    };
+    for (value, existence) in [
+        (None, Existence::OpenExisting),
+        (None, Existence::OpenOrCreate),
+        (Some(2), Existence::OpenExisting),
+    ] {
+        let e = robust(value, existence).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{value:?}: {e}");
+        assert!(e.to_string().contains("no robust record"), "{e}");
+    }
+    assert!(!inspect_in(&dir.0, "s").unwrap().robust);
+    assert_eq!(plain.value(), 3);
+    let sem = robust(Some(3), Existence::OpenExisting).unwrap();
+    assert_eq!(sem.holders().unwrap().limit(), 3);
+    // Once it has a record, no value is needed.
+    assert!(robust(None, Existence::OpenExisting).unwrap().is_robust());
+}
+
+#[test]
 fn a_plain_semaphore_gains_a_record_when_opened_robust() {
     let dir = TestDir::new("upgrade");
     let plain = NamedSemaphore::options()

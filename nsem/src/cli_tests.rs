@@ -61,7 +61,7 @@ fn robust_goes_with_create_and_run_and_recover_takes_a_name() {
         other => panic!("{other:?}"),
     }
     match command(&["create", "jobs", "--robust", "--value", "3"]) {
-        Command::Create { robust, value, .. } => assert_eq!((robust, value), (true, 3)),
+        Command::Create { robust, value, .. } => assert_eq!((robust, value), (true, Some(3))),
         other => panic!("{other:?}"),
     }
     assert_eq!(

@@ -56,7 +56,9 @@ pub enum Command {
     },
     Create {
         name: String,
-        value: u32,
+        /// `--value`: the value if it creates; with `--robust`, also the
+        /// limit of a record it adds to an existing semaphore.
+        value: Option<u32>,
         mode: u32,
         exist_ok: bool,
         /// With a record of its holders (robust mode).

@@ -82,9 +82,12 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
             } else {
                 Existence::CreateNew
             };
-            NamedSemaphore::options()
+            let mut options = NamedSemaphore::options();
+            if let Some(value) = value {
+                options.initial_value(*value);
+            }
+            options
                 .directory(&cli.dir)
-                .initial_value(*value)
                 .mode(*mode)
                 .existence(existence)
                 .robust(*robust)

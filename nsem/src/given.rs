@@ -139,8 +139,8 @@ pub fn build(name: &'static str, mut g: Given) -> Result<Command, Failure> {
         "create" => Command::Create {
             name: one_name(&mut g.positional, name, 0)?,
             value: match &g.value {
-                Some(v) => parse_count(v, "--value", name)?,
-                None => 1,
+                Some(v) => Some(parse_count(v, "--value", name)?),
+                None => None,
             },
             mode: g.mode.as_deref().map_or(Ok(0o600), parse_mode)?,
             exist_ok: g.exist_ok,

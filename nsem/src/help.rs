@@ -101,7 +101,8 @@ Options:
   --value N    Initial tokens, 0 to 2147483647 (default 1)
   --mode MODE  Octal permissions (default 0600), less the umask
   --exist-ok   An existing semaphore is fine: left as it is (with
-               --robust, one without a record gets one, whose limit is N)
+               --robust, one without a record gets one, whose limit is N:
+               --value is then required, the value it was created with)
   --robust     With a record of its holders (robust mode): the tokens of a
                robust holder that dies come back (nsem run --robust, the
                library's robust handles). N is also its limit. glibc

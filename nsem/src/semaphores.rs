@@ -25,7 +25,9 @@ pub fn open_holder(cli: &Cli, name: &str) -> Result<NamedSemaphore, Failure> {
         return Err(Failure {
             code: EXIT_ERROR,
             message: format!(
-                "{}: not a robust semaphore (nsem create --robust makes one)",
+                "{}: not a robust semaphore (nsem create {} --robust --exist-ok --value N, \
+                 N the value it was created with, gives it a record)",
+                shown(name),
                 shown(name)
             ),
         });

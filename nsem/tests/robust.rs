@@ -313,6 +313,22 @@ fn a_semaphore_without_a_record_is_refused() {
         "not a robust semaphore",
     );
     assert_eq!(glibc::value(&name), 1, "nothing taken");
+    // A record is added only with the limit given, never below the value.
+    fails(
+        &["create", &name, "--robust", "--exist-ok"],
+        EXIT_ERROR,
+        &name,
+        "give initial_value",
+    );
+    ok(&["post", &name, "2"]);
+    fails(
+        &["create", &name, "--robust", "--exist-ok", "--value", "2"],
+        EXIT_ERROR,
+        &name,
+        "above the initial_value",
+    );
+    ok(&["wait", &name]);
+    ok(&["wait", &name]);
     let text = ok(&["info", &name]);
     assert!(text.lines().any(|l| l == "robust:  no"), "{text}");
     let v: Value = serde_json::from_str(&ok(&["info", &name, "--json"])).unwrap();

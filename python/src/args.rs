@@ -37,6 +37,8 @@ pub enum Count {
     HugeNegative,
     /// Anything else.
     NotInt,
+    /// Not given: a signature's default, never extracted from an object.
+    Default,
 }
 
 impl FromPyObject<'_, '_> for Count {

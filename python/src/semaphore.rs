@@ -114,7 +114,7 @@ type Pickled = (Py<PyString>, u64, u64, bool, Option<f64>);
 impl PySemaphore {
     #[new]
     #[pyo3(
-        signature = (name, initial_value = Count::Int(1), handle_existence = None, unlink_on_delete = None, *, mode = 0o600, robust = false, check_period = None),
+        signature = (name, initial_value = Count::Default, handle_existence = None, unlink_on_delete = None, *, mode = 0o600, robust = false, check_period = None),
         text_signature = "(name, initial_value=1, handle_existence=NamedSemaphore.Flags.RAISE_IF_NOT_EXISTS, unlink_on_delete=None, *, mode=0o600, robust=False, check_period=None)"
     )]
     #[allow(clippy::too_many_arguments)] // the Python signature's
@@ -129,7 +129,11 @@ impl PySemaphore {
         check_period: Option<f64>,
     ) -> PyResult<Self> {
         let (bytes, shown) = parse_name(name)?;
-        let value = parse_initial_value(initial_value)?;
+        // Not given: 1 if it creates; and no limit for a record to add.
+        let value = match initial_value {
+            Count::Default => None,
+            given => Some(parse_initial_value(given)?),
+        };
         let period = parse_check_period(check_period, robust)?;
         let existence = match handle_existence {
             Some(flag) => flags::existence(flag)?,
@@ -141,11 +145,10 @@ impl PySemaphore {
             ));
         }
         let mut options = NamedSemaphore::options();
-        options
-            .initial_value(value)
-            .existence(existence)
-            .mode(mode)
-            .robust(robust);
+        if let Some(value) = value {
+            options.initial_value(value);
+        }
+        options.existence(existence).mode(mode).robust(robust);
         if let Some(period) = period {
             options.check_period(period);
         }

@@ -191,7 +191,7 @@ def test_check_period_arguments(name):
     for bad in (0, -1, math.nan, math.inf):
         with pytest.raises(ValueError, match="check_period"):
             NamedSemaphore(name, robust=True, check_period=bad)
-    assert NamedSemaphore(name, robust=True, check_period=2).robust
+    assert NamedSemaphore(name, 1, robust=True, check_period=2).robust
     assert keep.value == 1
 
 
@@ -208,11 +208,24 @@ def test_a_robust_open_adds_a_record(name):
     plain = create(name, 1)
     with pytest.raises(OSError):
         plain.recover()
-    sem = NamedSemaphore(name, robust=True)
+    # Only with its limit given: the value it was created with.
+    with pytest.raises(ValueError, match="give initial_value"):
+        NamedSemaphore(name, robust=True)
+    sem = NamedSemaphore(name, 1, robust=True)
+    assert [h.tokens for h in NamedSemaphore(name).holders()] == [0]
     assert NamedSemaphore(name).recover() == (0, 0, 0, 0, 0, 0)
     # The handle opened before keeps using the same semaphore.
     assert sem.acquire() and plain.value == 0
     assert not plain.acquire(False)
+
+
+def test_a_record_limit_below_the_value_is_refused(name):
+    plain = create(name, 3)
+    with pytest.raises(ValueError, match="above the initial_value"):
+        NamedSemaphore(name, 2, robust=True)
+    with pytest.raises(OSError):
+        plain.recover()
+    assert NamedSemaphore(name, 3, robust=True).robust and plain.value == 3
 
 
 def test_recovery_and_holder_are_named_tuples():

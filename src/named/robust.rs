@@ -17,8 +17,14 @@ use crate::robust::record::{corrupt, HeaderState, Slot, RECORD_LEN};
 use crate::robust::source::Source;
 use crate::robust::{protocol, recover, sweep, Holders, Recovery, Registration, Scope};
 
+/// A handle maps the file as it was when it opened: one opened before a
+/// record was added does not see it, and says so.
 fn not_robust() -> Error {
-    Error::new(ErrorKind::NotRobust, Errno::OPNOTSUPP, "")
+    Error::new(
+        ErrorKind::NotRobust,
+        Errno::OPNOTSUPP,
+        "as of this handle's open: open the semaphore again if one was added since",
+    )
 }
 
 impl NamedSemaphore {
@@ -26,11 +32,32 @@ impl NamedSemaphore {
     /// [`OpenOptions::robust`](crate::OpenOptions::robust)): completes the
     /// record of a plain semaphore's file that was extended for one, with
     /// `limit` as its limit, then registers.
-    pub(crate) fn make_robust(&mut self, limit: u32, period: Duration) -> Result<(), Error> {
+    pub(crate) fn make_robust(
+        &mut self,
+        limit: Option<u32>,
+        period: Duration,
+    ) -> Result<(), Error> {
         let record = self.map.record().ok_or_else(not_robust)?;
         match record.header.state() {
             HeaderState::Robust(_) => {}
-            HeaderState::Empty | HeaderState::Upgrading(_) => {
+            // Another opener is adding the record, its limit already set.
+            HeaderState::Upgrading(_) => {
+                record.header.upgrade(0)?;
+            }
+            HeaderState::Empty => {
+                let invalid = |why| Error::new(ErrorKind::InvalidArgument, Errno::INVAL, why);
+                let limit = limit.ok_or_else(|| {
+                    invalid(
+                        "semaphore has no robust record: give initial_value (the value it was \
+                         created with) to add one",
+                    )
+                })?;
+                if self.map.sem().value() > limit {
+                    return Err(invalid(
+                        "semaphore has no robust record, and its value is above the \
+                         initial_value given as its limit",
+                    ));
+                }
                 record.header.upgrade(limit)?;
             }
             HeaderState::Corrupt => return Err(corrupt("robust record header is not valid")),
