@@ -249,7 +249,7 @@ impl NamedSemaphore {
 
     /// The record, directory and file identity a sweep works on (unit
     /// tests; not built for the loom models, which do not sweep).
-    #[cfg(all(test, not(loom)))]
+    #[cfg(all(test, not(loom), target_has_atomic = "64"))]
     pub(crate) fn sweep_parts(
         &self,
     ) -> Option<(

@@ -103,5 +103,5 @@ pub(crate) fn beacon_id(name: &[u8]) -> Option<u64> {
     (id != 0).then_some(id)
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(loom), target_has_atomic = "64"))]
 mod tests;
