@@ -230,7 +230,9 @@ pub(crate) fn map_with_stat(fd: &OwnedFd, st: &Stat, check_header: bool) -> Resu
             return Err(invalid_object(format::MADE_BY_OTHER));
         }
         SizeClass::OtherLayout | SizeClass::Wrong => {
-            return Err(invalid_object("file size is not sizeof(sem_t)"));
+            return Err(invalid_object(
+                "file size is neither sizeof(sem_t) nor a robust semaphore's",
+            ));
         }
     };
     if check_header {

@@ -167,7 +167,8 @@ fn other_layout_is_refused_and_named() {
     std::fs::write(odd.path(), vec![0xffu8; bytes.len()]).unwrap();
     let err = NamedSemaphore::open(&odd).unwrap_err();
     assert!(
-        err.to_string().contains("file size is not sizeof(sem_t)"),
+        err.to_string()
+            .contains("file size is neither sizeof(sem_t)"),
         "{err}"
     );
     assert_eq!(inspect(&*odd).unwrap().status, Status::WrongSize);

@@ -222,6 +222,7 @@ impl fmt::Debug for SemaphoreInfo {
             .field("links", &self.links)
             .field("file_id", &self.file_id)
             .field("status", &self.status)
+            .field("robust", &self.robust)
             .field("temporary", &self.temporary)
             .finish()
     }
