@@ -73,11 +73,15 @@ fn a_robust_file_is_glibc_image_then_record() {
     assert_eq!(info.value, Some(3));
 
     // glibc shares it: its sem_wait and sem_post work on the same value.
-    let g = common::glibc::wait(&name, Duration::from_secs(5));
-    assert_eq!(g, common::OK);
-    assert_eq!(sem.value(), 2);
-    assert_eq!(common::glibc::post(&name), common::OK);
-    assert_eq!(sem.value(), 3);
+    // (Where the C library is musl, whose sem_t is another format, the
+    // static musl rows check glibc peers with C programs instead.)
+    if cfg!(target_env = "gnu") {
+        let g = common::glibc::wait(&name, Duration::from_secs(5));
+        assert_eq!(g, common::OK);
+        assert_eq!(sem.value(), 2);
+        assert_eq!(common::glibc::post(&name), common::OK);
+        assert_eq!(sem.value(), 3);
+    }
 
     // Its one holder is this handle, holding nothing.
     let me: Vec<_> = sem.holders().unwrap().collect();

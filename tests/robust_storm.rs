@@ -19,7 +19,7 @@
 //! NSEM_STORM_KILLS (stop after this many kills, default 3000),
 //! NSEM_STORM_WORKERS (robust holders of this crate, default 6),
 //! NSEM_STORM_C_WORKERS (C holders, default 3, with C holders only),
-//! NSEM_STORM_GLIBC (glibc peers, default 2), NSEM_STORM_LIMIT (K, default
+//! NSEM_STORM_GLIBC (glibc peers, default 2; 0 where the libc is not glibc), NSEM_STORM_LIMIT (K, default
 //! 3).
 //!
 //! How "held at once" is counted soundly while processes die: one shared
@@ -134,7 +134,12 @@ fn storm(c_holder: Option<String>) {
         Some(_) => env("NSEM_STORM_C_WORKERS", 3) as u32,
         None => 0,
     };
-    let glibc = env("NSEM_STORM_GLIBC", 2) as u32;
+    // glibc peers only where the libc is glibc (musl's sem_t is another
+    // format).
+    let glibc = env(
+        "NSEM_STORM_GLIBC",
+        if cfg!(target_env = "gnu") { 2 } else { 0 },
+    ) as u32;
     let limit = env("NSEM_STORM_LIMIT", 3) as u32;
     let holders = workers + c_workers;
     assert!(holders + glibc <= 32, "at most 32 participants");
