@@ -3,7 +3,8 @@
  * liveness cases with C holders: a SIGKILLed holder's token comes back to a
  * waiter (one that checks before it sleeps, and one already asleep), a
  * stopped holder's token is not taken, a forked child keeps its parent's
- * tokens held, and exec gives them back.
+ * tokens held, and exec gives them back; and sem_post from a signal
+ * handler that interrupts its own thread's sem_wait or sem_post.
  *
  * Built with -DUSE_NAMEDSEM_H and -lnamedsem only (ci/capi.sh): the
  * extension is this library's. Prints one line per check and ends with
@@ -22,6 +23,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -238,6 +240,56 @@ static void t_alive(void) {
   sem_close(s);
 }
 
+/* sem_post is async-signal-safe: a handler's sem_post on a robust handle
+ * that lands inside its own thread's sem_wait or sem_post (between the
+ * exclusive lane's mark and its settlement, a few instructions) must not
+ * wait for that thread, which cannot run until the handler returns. A
+ * child loops sem_wait/sem_post under a 50 us interval timer whose handler
+ * posts; the parent gives it 30 s. (Waiting for the lane without a bound
+ * hung here within milliseconds.) */
+static sem_t *signalled;
+static void post_from_handler(int sig) {
+  (void)sig;
+  int saved = errno;
+  sem_post(signalled);
+  errno = saved;
+}
+static void t_signal_handler_post(void) {
+  const char *n = new_name("sighandler");
+  sem_t *s = namedsem_open_robust(n, O_CREAT | O_EXCL, 0600, 4);
+  CHECK(s != SEM_FAILED, "signal: created");
+  if (s == SEM_FAILED) return;
+  pid_t pid = fork();
+  if (pid == 0) {
+    signalled = namedsem_open_robust(n, 0);
+    if (signalled == SEM_FAILED) _exit(2);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = post_from_handler;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval it = {{0, 50}, {0, 50}};
+    setitimer(ITIMER_REAL, &it, NULL);
+    for (long i = 0; i < 300000; i++) {
+      if (sem_wait(signalled) != 0 && errno != EINTR) _exit(3);
+      sem_post(signalled);
+    }
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &off, NULL);
+    _exit(0);
+  }
+  int status = -1, done = 0;
+  for (int t = 0; t < 3000 && pid > 0; t++) {
+    if (waitpid(pid, &status, WNOHANG) == pid) { done = 1; break; }
+    usleep(10000);
+  }
+  if (pid > 0 && !done) { kill(pid, SIGKILL); reap(pid); }
+  CHECK(done && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+        "signal: sem_post from a handler inside its thread's sem_wait/sem_post returns (status %d)", status);
+  namedsem_recover(s); /* the child's slot and beacon, if it was killed */
+  sem_close(s);
+}
+
 int main(void) {
   atexit(cleanup);
   setvbuf(stdout, NULL, _IOLBF, 0);
@@ -246,5 +298,6 @@ int main(void) {
   t_errors();
   t_killed();
   t_alive();
+  t_signal_handler_post();
   return finish();
 }

@@ -165,13 +165,27 @@ fn settle_shared_give(sem: &RawSemaphore, slot: &Slot) -> Result<(), Error> {
 ///
 /// Each lane is decremented only if its count is above zero, in one
 /// compare-and-swap; the exclusive lane, while another thread of this
-/// process holds it (a few instructions), is waited for.
+/// process holds it (a few instructions), is waited for, a bounded time.
+///
+/// A mark that stays longer is frozen: its thread is not running. That is
+/// the case of a signal handler's give interrupting its own thread inside
+/// the window (the C library's `sem_post` is async-signal-safe), of a
+/// forked child sharing the handle killed there, and of a forged record.
+/// The marked lane's count then only stays or grows when it settles (a take
+/// adds its token, a give has already taken its own out), so the two lanes'
+/// sum counts at least what the handle holds, and a token is given through
+/// the shared lane if the sum is above zero. Only a marking thread that is
+/// live but stalled past the bound, settling and then followed by another
+/// thread's give through its lane between this give's two reads, can leave
+/// the record one token low: the safe direction (a recovery gives back one
+/// token less, never one too many).
 ///
 /// # Errors
 ///
 /// As for [`give`].
 pub(crate) fn give_if_held(sem: &RawSemaphore, slot: &Slot) -> Result<bool, Error> {
     let mut spins = 0u32;
+    let mut marked_as = 0u64;
     loop {
         crash_point();
         // Acquire: the settlements are Release stores, so a lane seen
@@ -180,18 +194,28 @@ pub(crate) fn give_if_held(sem: &RawSemaphore, slot: &Slot) -> Result<bool, Erro
         // emptied this one); Relaxed here was caught by the model.
         let own = slot.own.load(Acquire);
         if own & BUSY != 0 {
+            if own != marked_as {
+                (marked_as, spins) = (own, 0);
+            }
             spins = spins.saturating_add(1);
+            if spins >= FROZEN_AFTER {
+                return give_past_frozen(sem, slot, own as u32);
+            }
             crate::sync::spin_wait(spins);
             continue;
         }
-        if own as u32 != 0 {
+        let shared = slot.shared.load(Acquire);
+        let shared_tokens = (shared >> 32) as u32 as i32;
+        // The exclusive lane may hold a token the shared lane has already
+        // given back (a permit dropped while the lane was marked): the
+        // holder's count is the sum.
+        if own as u32 != 0 && i64::from(own as u32) + i64::from(shared_tokens) > 0 {
             if give_exclusive(sem, slot)? {
                 return Ok(true);
             }
             continue;
         }
-        let shared = slot.shared.load(Acquire);
-        if (shared >> 32) as u32 as i32 <= 0 {
+        if shared_tokens <= 0 {
             return sem.release().map(|()| false);
         }
         let marked = shared.wrapping_add(PENDING).wrapping_sub(SHARED_TOKEN);
@@ -201,6 +225,42 @@ pub(crate) fn give_if_held(sem: &RawSemaphore, slot: &Slot) -> Result<bool, Erro
             .is_ok()
         {
             crash_point();
+            settle_shared_give(sem, slot)?;
+            return Ok(true);
+        }
+    }
+}
+
+/// How many turns of [`spin_wait`](crate::sync::spin_wait) an unchanged
+/// mark on the exclusive lane is waited for before it counts as frozen: its
+/// 100 spins (a few microseconds), no yields. The wait only spares the
+/// shared lane's read-modify-write when the marking thread is about to
+/// settle; past it the give is as exact, and a signal handler waiting for
+/// its own thread must be short (a handler slower than its signal's period
+/// never lets the thread run again). The model checker keeps waiting (its
+/// scheduler runs the marking thread): the frozen case is not modelled.
+#[cfg(not(loom))]
+const FROZEN_AFTER: u32 = 100;
+#[cfg(loom)]
+const FROZEN_AFTER: u32 = u32::MAX;
+
+/// [`give_if_held`] past a frozen mark on the exclusive lane, whose count
+/// is `own`: a token through the shared lane if the two lanes hold any,
+/// else a plain post.
+#[cold]
+fn give_past_frozen(sem: &RawSemaphore, slot: &Slot, own: u32) -> Result<bool, Error> {
+    loop {
+        let shared = slot.shared.load(Acquire);
+        let tokens = i64::from(own) + i64::from((shared >> 32) as u32 as i32);
+        if tokens <= 0 {
+            return sem.release().map(|()| false);
+        }
+        let marked = shared.wrapping_add(PENDING).wrapping_sub(SHARED_TOKEN);
+        if slot
+            .shared
+            .compare_exchange(shared, marked, Relaxed, Relaxed)
+            .is_ok()
+        {
             settle_shared_give(sem, slot)?;
             return Ok(true);
         }
