@@ -198,7 +198,7 @@ pub(crate) fn give_if_held(sem: &RawSemaphore, slot: &Slot) -> Result<bool, Erro
                 (marked_as, spins) = (own, 0);
             }
             spins = spins.saturating_add(1);
-            if spins >= FROZEN_AFTER {
+            if frozen(spins) {
                 return give_past_frozen(sem, slot, own as u32);
             }
             crate::sync::spin_wait(spins);
@@ -218,17 +218,27 @@ pub(crate) fn give_if_held(sem: &RawSemaphore, slot: &Slot) -> Result<bool, Erro
         if shared_tokens <= 0 {
             return sem.release().map(|()| false);
         }
-        let marked = shared.wrapping_add(PENDING).wrapping_sub(SHARED_TOKEN);
-        if slot
-            .shared
-            .compare_exchange(shared, marked, Relaxed, Relaxed)
-            .is_ok()
-        {
-            crash_point();
-            settle_shared_give(sem, slot)?;
+        if give_shared_from(sem, slot, shared)? {
             return Ok(true);
         }
     }
+}
+
+/// A give through the shared lane if it still reads `shared` (which holds
+/// a token): whether it did.
+#[inline]
+fn give_shared_from(sem: &RawSemaphore, slot: &Slot, shared: u64) -> Result<bool, Error> {
+    let marked = shared.wrapping_add(PENDING).wrapping_sub(SHARED_TOKEN);
+    if slot
+        .shared
+        .compare_exchange(shared, marked, Relaxed, Relaxed)
+        .is_err()
+    {
+        return Ok(false);
+    }
+    crash_point();
+    settle_shared_give(sem, slot)?;
+    Ok(true)
 }
 
 /// How many turns of [`spin_wait`](crate::sync::spin_wait) an unchanged
@@ -241,8 +251,19 @@ pub(crate) fn give_if_held(sem: &RawSemaphore, slot: &Slot) -> Result<bool, Erro
 /// scheduler runs the marking thread): the frozen case is not modelled.
 #[cfg(not(loom))]
 const FROZEN_AFTER: u32 = 100;
+
+/// Whether a mark unchanged for `turns` turns counts as frozen.
+#[cfg(not(loom))]
+#[inline]
+fn frozen(turns: u32) -> bool {
+    turns >= FROZEN_AFTER
+}
+
+/// Never, under the model checker (see `FROZEN_AFTER`).
 #[cfg(loom)]
-const FROZEN_AFTER: u32 = u32::MAX;
+fn frozen(_turns: u32) -> bool {
+    false
+}
 
 /// [`give_if_held`] past a frozen mark on the exclusive lane, whose count
 /// is `own`: a token through the shared lane if the two lanes hold any,
@@ -255,13 +276,7 @@ fn give_past_frozen(sem: &RawSemaphore, slot: &Slot, own: u32) -> Result<bool, E
         if tokens <= 0 {
             return sem.release().map(|()| false);
         }
-        let marked = shared.wrapping_add(PENDING).wrapping_sub(SHARED_TOKEN);
-        if slot
-            .shared
-            .compare_exchange(shared, marked, Relaxed, Relaxed)
-            .is_ok()
-        {
-            settle_shared_give(sem, slot)?;
+        if give_shared_from(sem, slot, shared)? {
             return Ok(true);
         }
     }

@@ -24,7 +24,7 @@
 //!
 //! When: `NamedSemaphore::recover` always sweeps; a robust open and a
 //! waiter's periodic check sweep when their recovery freed a dead holder or
-//! when no sweep of this semaphore began in the last [`SWEEP_PERIOD`]
+//! when no sweep of this semaphore began in the last [`SWEEP_PERIOD_SECS`]
 //! (`Header::sweep_due`, shared by every process through the record).
 
 use core::mem::MaybeUninit;
