@@ -72,9 +72,11 @@ pub enum Liveness {
 /// let me = sem.holders()?.next().expect("this handle");
 /// assert_eq!((me.pid, me.tokens, me.pending), (std::process::id(), 1, 0));
 /// assert!(!me.corrupt && me.flags.is_empty());
+/// // Debug shows the beacon as its file name does.
+/// assert!(format!("{me:?}").contains(&format!("beacon: {:016x}", me.beacon)));
 /// # Ok::<(), named_semaphores::Error>(())
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Holder {
     /// The slot's index in the record.
@@ -100,6 +102,22 @@ pub struct Holder {
     /// Whether the slot claims more tokens than the semaphore's limit (no
     /// holder could hold that many; a recovery leaves such a slot alone).
     pub corrupt: bool,
+}
+
+impl fmt::Debug for Holder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Holder")
+            .field("slot", &self.slot)
+            .field("beacon", &format_args!("{:016x}", self.beacon))
+            .field("pid", &self.pid)
+            .field("pid_namespace", &self.pid_namespace)
+            .field("tokens", &self.tokens)
+            .field("pending", &self.pending)
+            .field("flags", &self.flags)
+            .field("liveness", &self.liveness)
+            .field("corrupt", &self.corrupt)
+            .finish()
+    }
 }
 
 /// The holders of a robust semaphore, read at one moment: an iterator of
