@@ -107,7 +107,7 @@ pub fn record_text(record: Option<&Record>) -> String {
     let dead = r
         .holders
         .iter()
-        .filter(|h| h.liveness == Liveness::Dead)
+        .filter(|h| h.liveness == Liveness::Dead && !h.corrupt)
         .count();
     let _ = write!(
         out,
