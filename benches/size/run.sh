@@ -10,7 +10,8 @@
 # Then the `nsem` tool, built static for x86_64 musl with its profile
 # (`--profile nsem`), beside a std "hello world" built the same way (the
 # nsem package's example `hello`), each run once; the tool must stay within
-# 1.5 times the hello world. The static tool is left at
+# 1.6 times the hello world (1.5 until the robust mode's commands: recover,
+# the record in info, run --robust). The static tool is left at
 # target/x86_64-unknown-linux-musl/nsem/nsem.
 # Then the C library (capi/): its static data (.data + .bss of
 # libnamedsem.so), and allsem.c, a program using every sem_* call musl has,
@@ -87,9 +88,9 @@ echo "| static musl, profile nsem | nsem | std hello world | nsem / hello world 
 echo "|---|---|---|---|"
 printf '| x86_64 | %d | %d | %d.%02d |\n' "$tool" "$hello" $(( tool / hello )) $(( tool * 100 / hello % 100 ))
 echo
-echo "bytes, stripped (opt-level z, LTO, panic=abort); limit: nsem at most 1.5 x hello world"
-if (( tool * 2 > hello * 3 )); then
-    echo "nsem ($tool bytes) is more than 1.5 times the hello world ($hello bytes)" >&2
+echo "bytes, stripped (opt-level z, LTO, panic=abort); limit: nsem at most 1.6 x hello world"
+if (( tool * 5 > hello * 8 )); then
+    echo "nsem ($tool bytes) is more than 1.6 times the hello world ($hello bytes)" >&2
     exit 1
 fi
 
