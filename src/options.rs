@@ -76,10 +76,9 @@ pub enum Existence {
 /// ```
 #[derive(Clone, Debug)]
 pub struct OpenOptions<'a> {
-    value: u32,
-    /// Whether `value` was given: only a given value may become the limit
-    /// of a record added to a semaphore made without one.
-    value_given: bool,
+    /// The initial value if given (1 otherwise): only a given value may
+    /// become the limit of a record added to a semaphore made without one.
+    value: Option<u32>,
     existence: Existence,
     mode: u32,
     unlink_on_drop: Option<bool>,
@@ -91,8 +90,7 @@ pub struct OpenOptions<'a> {
 impl Default for OpenOptions<'_> {
     fn default() -> Self {
         OpenOptions {
-            value: 1,
-            value_given: false,
+            value: None,
             existence: Existence::OpenExisting,
             mode: 0o600,
             unlink_on_drop: None,
@@ -114,8 +112,7 @@ impl<'a> OpenOptions<'a> {
     /// The value a newly created semaphore starts with (default 1). Ignored
     /// when an existing semaphore is opened. At most [`VALUE_MAX`].
     pub fn initial_value(&mut self, value: u32) -> &mut Self {
-        self.value = value;
-        self.value_given = true;
+        self.value = Some(value);
         self
     }
 
@@ -266,6 +263,11 @@ impl<'a> OpenOptions<'a> {
         self.open_bytes(name.as_ref())
     }
 
+    /// The value a semaphore this creates starts with.
+    fn value(&self) -> u32 {
+        self.value.unwrap_or(1)
+    }
+
     fn open_bytes(&self, name: &[u8]) -> Result<NamedSemaphore, Error> {
         let op = match self.existence {
             Existence::CreateNew | Existence::UnlinkAndCreate => Operation::Create,
@@ -280,7 +282,11 @@ impl<'a> OpenOptions<'a> {
         let mut sem = NamedSemaphore::from_parts(map, name, dir, created, unlink_on_drop);
         if self.robust {
             // On failure the handle drops, unlinking what it created.
-            let limit = (created || self.value_given).then_some(self.value);
+            let limit = if created {
+                Some(self.value())
+            } else {
+                self.value
+            };
             sem.make_robust(limit, self.check_period)
                 .map_err(|e| e.on(op, sem.name_bytes()))?;
         }
@@ -307,7 +313,7 @@ impl<'a> OpenOptions<'a> {
                 "robust mode needs 64-bit atomics",
             ));
         }
-        if self.existence != Existence::OpenExisting && self.value > VALUE_MAX {
+        if self.existence != Existence::OpenExisting && self.value() > VALUE_MAX {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
                 rustix::io::Errno::INVAL,
@@ -319,7 +325,7 @@ impl<'a> OpenOptions<'a> {
         let path = path.as_c_str();
         let mode = Mode::from_raw_mode(self.mode);
         let create = |publish| {
-            file::create(&dir, path, self.value, mode, publish, self.robust)
+            file::create(&dir, path, self.value(), mode, publish, self.robust)
                 .map_err(|e| e.during(Operation::Create))
         };
         let open = |path| file::open(path, self.robust);
