@@ -213,8 +213,8 @@ fn robust_model_threads_of_a_holder_die_together() {
 
 #[test]
 fn robust_model_threads_without_permits_die_together() {
-    // More points: a wait for the other thread's exclusive lane has one
-    // per turn.
+    // More points: a conditional give that reads a lane changing under it
+    // reads again, past one more point.
     for at in (0..CRASH_POINTS + 2).chain([u32::MAX]) {
         threads_die(at, true);
     }
@@ -225,6 +225,53 @@ fn robust_model_recoverer_dies_anywhere() {
     for at in (0..CRASH_POINTS).chain([u32::MAX]) {
         recoverer_dies(at);
     }
+}
+
+/// Three threads of one holder, no deaths: two drop permits while the
+/// third gives its forgotten permit back with `give_if_held`, which must
+/// find it recorded however the other two move the lanes under its reads
+/// (a give that read the lanes at two moments took it for none).
+#[test]
+fn robust_model_a_conditional_give_finds_its_token_among_permits() {
+    check("conditional give among permit drops", || {
+        let w = world(3, 3, 0);
+        let drops: [_; 2] = core::array::from_fn(|_| {
+            let w = w.clone();
+            thread::spawn(move || {
+                assert!(take_once(&w.sem, &w.slot));
+                give(&w.sem, &w.slot).unwrap();
+            })
+        });
+        assert!(take_once(&w.sem, &w.slot));
+        assert!(
+            give_if_held(&w.sem, &w.slot).unwrap(),
+            "its token was recorded"
+        );
+        for t in drops {
+            t.join().unwrap();
+        }
+        let s = w.slot.state();
+        assert_eq!((s.tokens, s.pending, w.sem.value()), (0, 0, 3));
+    });
+}
+
+/// One recorded token, two conditional gives at once (the C library's
+/// `sem_post` from two threads, one of them a producer's): exactly one
+/// finds it, and the count never goes below zero.
+#[test]
+fn robust_model_two_conditional_gives_take_one_token_once() {
+    check("two conditional gives, one token", || {
+        let w = world(1, 0, TOKEN);
+        let other = {
+            let w = w.clone();
+            thread::spawn(move || give_if_held(&w.sem, &w.slot).unwrap())
+        };
+        let mine = give_if_held(&w.sem, &w.slot).unwrap();
+        let theirs = other.join().unwrap();
+        assert!(mine != theirs, "found by both or by neither");
+        let s = w.slot.state();
+        assert_eq!((s.tokens, s.pending, w.sem.value()), (0, 0, 2));
+    });
 }
 
 /// A robust taker's blocking loop without its checks for dead holders

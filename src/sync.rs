@@ -17,22 +17,6 @@ pub(crate) use core::sync::atomic::AtomicU64;
 #[cfg(loom)]
 pub(crate) use self::crash::{arm_crash, crash_point, Died};
 
-/// One turn of a wait for another thread of this process to finish a few
-/// instructions: a spin, then yields. Under loom, a yield to the scheduler.
-#[cfg(not(loom))]
-pub(crate) fn spin_wait(turn: u32) {
-    if turn < 100 {
-        core::hint::spin_loop();
-    } else {
-        rustix::thread::sched_yield();
-    }
-}
-
-/// See the other `spin_wait`.
-#[cfg(loom)]
-pub(crate) fn spin_wait(_turn: u32) {
-    loom::thread::yield_now();
-}
 // Where there are no 64-bit atomics, the robust mode is refused and its
 // record never made: this stand-in cannot be made either.
 #[cfg(all(not(loom), not(target_has_atomic = "64")))]

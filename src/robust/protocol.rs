@@ -37,17 +37,32 @@
 //! reported as uncertain, never given back, so it is never given back twice
 //! and never raises the value above the limit.
 //!
+//! `release_held` (the C library's `sem_post`) gives back a token only if
+//! the holder's count is above zero. It reads the exclusive lane, the
+//! shared lane and the exclusive lane again; the generation the lane's
+//! every change adds (`robust/record.rs`) makes equal reads mean that it
+//! did not change in between, so the two lanes are read as they were at
+//! one moment. The token then goes through the shared lane, by a
+//! compare-and-swap from the value read: concurrent conditional gives
+//! meet on that one word, and never take the same token out twice. It
+//! never waits for a marked exclusive lane (a signal handler's `sem_post`
+//! may interrupt its own thread inside the window).
+//!
 //! Orderings: the mark of a take is `Acquire`, so that the value's CAS
 //! cannot be moved before it; the settlement of a give is `Release`, so that
-//! the post cannot be moved after it. (A killed process loses none of the
-//! stores it executed; what matters is that they are executed in this
-//! order.) Pure functions on plain memory: the model checker runs them,
-//! holders and threads dying between any two steps (`robust_model.rs`).
+//! the post cannot be moved after it. Every write that changes a lane's
+//! tokens, and every write of the exclusive lane, is `Release` and every
+//! read `Acquire`, so that what a reader sees of the two lanes is closed
+//! under happens-before: it never sees a thread's give without the take it
+//! gives back. (A killed process loses none of the stores it executed; what
+//! matters is that they are executed in this order.) Pure functions on
+//! plain memory: the model checker runs them, holders and threads dying
+//! between any two steps (`robust_model.rs`).
 
 use crate::error::Error;
 use crate::raw::RawSemaphore;
-use crate::robust::record::{Slot, BUSY, PENDING, SHARED_TOKEN, TOKEN};
-use crate::sync::Ordering::*;
+use crate::robust::record::{Slot, BUSY, COUNT, GENERATION, PENDING, SHARED_TOKEN};
+use crate::sync::Ordering::{self, *};
 
 /// A point between two steps of the protocol where the model checker may
 /// end the process (see `robust_model.rs`); nothing in a real build.
@@ -58,17 +73,36 @@ pub(crate) fn crash_point() {}
 #[cfg(loom)]
 pub(crate) use crate::sync::crash_point;
 
-/// Claims the exclusive lane if no thread holds it (and, for a give, if it
-/// holds a token), marking it BUSY and, for a give, taking the token out in
-/// the same step: the lane as it was.
+/// The exclusive lane `own` with `tokens` as its count and its other bits
+/// unchanged.
 #[inline]
-fn claim(slot: &Slot, give: bool, success: crate::sync::Ordering) -> Option<u64> {
+fn with_tokens(own: u64, tokens: u32) -> u64 {
+    own & !COUNT | u64::from(tokens)
+}
+
+/// Claims the exclusive lane if no thread holds it (and, for a give, if it
+/// holds a token), marking it BUSY with a new generation and, for a give,
+/// taking the token out in the same step: the mark.
+#[inline]
+fn claim(slot: &Slot, give: bool, success: Ordering) -> Option<u64> {
     let own = slot.own.load(Relaxed);
     if own & BUSY != 0 || give && own as u32 == 0 {
         return None;
     }
-    let busy = own.wrapping_sub(u64::from(give)) | BUSY;
-    slot.own.compare_exchange(own, busy, success, Relaxed).ok()
+    let mark = with_tokens(own, (own as u32).wrapping_sub(u32::from(give)))
+        .wrapping_add(GENERATION)
+        | BUSY;
+    slot.own
+        .compare_exchange(own, mark, success, Relaxed)
+        .ok()
+        .map(|_| mark)
+}
+
+/// The settlement of the exclusive lane marked `mark`: `tokens` tokens,
+/// not BUSY, the mark's generation.
+#[inline]
+fn settled(mark: u64, tokens: u32) -> u64 {
+    with_tokens(mark, tokens) & !BUSY
 }
 
 /// Takes a token if one is available now, and records it in `slot`.
@@ -77,12 +111,12 @@ pub(crate) fn take_once(sem: &RawSemaphore, slot: &Slot) -> bool {
     if sem.value() == 0 {
         return false;
     }
-    if let Some(own) = claim(slot, false, Acquire) {
+    if let Some(mark) = claim(slot, false, AcqRel) {
         crash_point();
         let taken = sem.take_now();
         crash_point();
-        let settled = if taken { own.wrapping_add(TOKEN) } else { own };
-        slot.own.store(settled, Release);
+        let tokens = (mark as u32).wrapping_add(u32::from(taken));
+        slot.own.store(settled(mark, tokens), Release);
         return taken;
     }
     slot.shared.fetch_add(PENDING, Acquire);
@@ -90,7 +124,7 @@ pub(crate) fn take_once(sem: &RawSemaphore, slot: &Slot) -> bool {
     if sem.take_now() {
         crash_point();
         slot.shared
-            .fetch_add(SHARED_TOKEN.wrapping_sub(PENDING), Relaxed);
+            .fetch_add(SHARED_TOKEN.wrapping_sub(PENDING), Release);
         true
     } else {
         slot.shared.fetch_sub(PENDING, Relaxed);
@@ -115,7 +149,7 @@ pub(crate) fn give(sem: &RawSemaphore, slot: &Slot) -> Result<(), Error> {
         return Ok(());
     }
     slot.shared
-        .fetch_add(PENDING.wrapping_sub(SHARED_TOKEN), Relaxed);
+        .fetch_add(PENDING.wrapping_sub(SHARED_TOKEN), Release);
     crash_point();
     settle_shared_give(sem, slot)
 }
@@ -124,7 +158,7 @@ pub(crate) fn give(sem: &RawSemaphore, slot: &Slot) -> Result<(), Error> {
 /// whether it was.
 #[inline]
 fn give_exclusive(sem: &RawSemaphore, slot: &Slot) -> Result<bool, Error> {
-    let Some(before) = claim(slot, true, Relaxed) else {
+    let Some(mark) = claim(slot, true, Release) else {
         return Ok(false);
     };
     crash_point();
@@ -133,11 +167,12 @@ fn give_exclusive(sem: &RawSemaphore, slot: &Slot) -> Result<bool, Error> {
     // the window.
     let posted = sem.release_then(|| {
         crash_point();
-        slot.own.store(before - TOKEN, Release);
+        slot.own.store(settled(mark, mark as u32), Release);
     });
     if posted.is_err() {
         // Not posted: the token is still held.
-        slot.own.store(before, Release);
+        let tokens = (mark as u32).wrapping_add(1);
+        slot.own.store(settled(mark, tokens), Release);
     }
     posted.map(|()| true)
 }
@@ -163,120 +198,37 @@ fn settle_shared_give(sem: &RawSemaphore, slot: &Slot) -> Result<(), Error> {
 /// after a `sem_wait` in another function): the record then counts the
 /// handle's takes not yet matched by a release.
 ///
-/// Each lane is decremented only if its count is above zero, in one
-/// compare-and-swap; the exclusive lane, while another thread of this
-/// process holds it (a few instructions), is waited for, a bounded time.
-///
-/// A mark that stays longer is frozen: its thread is not running. That is
-/// the case of a signal handler's give interrupting its own thread inside
-/// the window (the C library's `sem_post` is async-signal-safe), of a
-/// forked child sharing the handle killed there, and of a forged record.
-/// The marked lane's count then only stays or grows when it settles (a take
-/// adds its token, a give has already taken its own out), so the two lanes'
-/// sum counts at least what the handle holds, and a token is given through
-/// the shared lane if the sum is above zero. Only a marking thread that is
-/// live but stalled past the bound, settling and then followed by another
-/// thread's give through its lane between this give's two reads, can leave
-/// the record one token low: the safe direction (a recovery gives back one
-/// token less, never one too many).
+/// The count is the sum of the two lanes as they were at one moment: the
+/// exclusive lane read before and after the shared one, and read again if
+/// it changed. The token goes through the shared lane, by a
+/// compare-and-swap from the value read, so that two conditional gives
+/// never both take out the last token. Nothing here waits for another
+/// thread: a thread's own marked lane (a signal handler interrupting its
+/// thread inside the window) is read as it stands.
 ///
 /// # Errors
 ///
 /// As for [`give`].
 pub(crate) fn give_if_held(sem: &RawSemaphore, slot: &Slot) -> Result<bool, Error> {
-    let mut spins = 0u32;
-    let mut marked_as = 0u64;
     loop {
         crash_point();
-        // Acquire: the settlements are Release stores, so a lane seen
-        // empty shows every update the other threads made before it (a
-        // token recorded in the shared lane by a thread whose give then
-        // emptied this one); Relaxed here was caught by the model.
         let own = slot.own.load(Acquire);
-        if own & BUSY != 0 {
-            if own != marked_as {
-                (marked_as, spins) = (own, 0);
-            }
-            spins = spins.saturating_add(1);
-            if frozen(spins) {
-                return give_past_frozen(sem, slot, own as u32);
-            }
-            crate::sync::spin_wait(spins);
+        let shared = slot.shared.load(Acquire);
+        if slot.own.load(Acquire) != own {
             continue;
         }
-        let shared = slot.shared.load(Acquire);
-        let shared_tokens = (shared >> 32) as u32 as i32;
-        // The exclusive lane may hold a token the shared lane has already
-        // given back (a permit dropped while the lane was marked): the
-        // holder's count is the sum.
-        if own as u32 != 0 && i64::from(own as u32) + i64::from(shared_tokens) > 0 {
-            if give_exclusive(sem, slot)? {
-                return Ok(true);
-            }
-            continue;
-        }
-        if shared_tokens <= 0 {
-            return sem.release().map(|()| false);
-        }
-        if give_shared_from(sem, slot, shared)? {
-            return Ok(true);
-        }
-    }
-}
-
-/// A give through the shared lane if it still reads `shared` (which holds
-/// a token): whether it did.
-#[inline]
-fn give_shared_from(sem: &RawSemaphore, slot: &Slot, shared: u64) -> Result<bool, Error> {
-    let marked = shared.wrapping_add(PENDING).wrapping_sub(SHARED_TOKEN);
-    if slot
-        .shared
-        .compare_exchange(shared, marked, Relaxed, Relaxed)
-        .is_err()
-    {
-        return Ok(false);
-    }
-    crash_point();
-    settle_shared_give(sem, slot)?;
-    Ok(true)
-}
-
-/// How many turns of [`spin_wait`](crate::sync::spin_wait) an unchanged
-/// mark on the exclusive lane is waited for before it counts as frozen: its
-/// 100 spins (a few microseconds), no yields. The wait only spares the
-/// shared lane's read-modify-write when the marking thread is about to
-/// settle; past it the give is as exact, and a signal handler waiting for
-/// its own thread must be short (a handler slower than its signal's period
-/// never lets the thread run again). The model checker keeps waiting (its
-/// scheduler runs the marking thread): the frozen case is not modelled.
-#[cfg(not(loom))]
-const FROZEN_AFTER: u32 = 100;
-
-/// Whether a mark unchanged for `turns` turns counts as frozen.
-#[cfg(not(loom))]
-#[inline]
-fn frozen(turns: u32) -> bool {
-    turns >= FROZEN_AFTER
-}
-
-/// Never, under the model checker (see `FROZEN_AFTER`).
-#[cfg(loom)]
-fn frozen(_turns: u32) -> bool {
-    false
-}
-
-/// [`give_if_held`] past a frozen mark on the exclusive lane, whose count
-/// is `own`: a token through the shared lane if the two lanes hold any,
-/// else a plain post.
-#[cold]
-fn give_past_frozen(sem: &RawSemaphore, slot: &Slot, own: u32) -> Result<bool, Error> {
-    loop {
-        let shared = slot.shared.load(Acquire);
-        let tokens = i64::from(own) + i64::from((shared >> 32) as u32 as i32);
+        let tokens = (own as u32).wrapping_add((shared >> 32) as u32) as i32;
         if tokens <= 0 {
             return sem.release().map(|()| false);
         }
-        if give_shared_from(sem, slot, shared)? {
+        let marked = shared.wrapping_add(PENDING).wrapping_sub(SHARED_TOKEN);
+        if slot
+            .shared
+            .compare_exchange(shared, marked, Release, Relaxed)
+            .is_ok()
+        {
+            crash_point();
+            settle_shared_give(sem, slot)?;
             return Ok(true);
         }
     }
@@ -287,14 +239,14 @@ fn give_past_frozen(sem: &RawSemaphore, slot: &Slot, own: u32) -> Result<bool, E
 pub(crate) fn forget(slot: &Slot) {
     let own = slot.own.load(Relaxed);
     if own as u32 != 0 && own & BUSY == 0 {
-        let fewer = own.wrapping_sub(TOKEN);
+        let fewer = with_tokens(own, own as u32 - 1).wrapping_add(GENERATION);
         if slot
             .own
-            .compare_exchange(own, fewer, Relaxed, Relaxed)
+            .compare_exchange(own, fewer, Release, Relaxed)
             .is_ok()
         {
             return;
         }
     }
-    slot.shared.fetch_sub(SHARED_TOKEN, Relaxed);
+    slot.shared.fetch_sub(SHARED_TOKEN, Release);
 }

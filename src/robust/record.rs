@@ -14,7 +14,8 @@
 //!   96..128  reserved, zero
 //! offset 128   SLOTS holder slots of 32 bytes
 //!   +0  u64  beacon     the holder's beacon id; 0 = free
-//!   +8  u64  own        tokens (u32) | BUSY (bit 32): the exclusive lane
+//!   +8  u64  own        tokens (u32, wrapping) | BUSY (bit 32)
+//!                       | generation << 33: the exclusive lane
 //!   +16 u64  shared     pending (u16) | flags << 16 (u16)
 //!                       | tokens << 32 (u32, wrapping): the shared lane
 //!   +24 u32  pid        for display only
@@ -23,9 +24,10 @@
 //! ROBUST_FILE_LEN (4096)
 //! ```
 //!
-//! A holder's tokens are `own.tokens + shared.tokens` (modulo 2³²: the
-//! shared lane may go below zero while the exclusive one holds the tokens
-//! it gives back), and its operations in flight are `BUSY + pending`. The
+//! A holder's tokens are `own.tokens + shared.tokens` (modulo 2³²: a lane
+//! may go below zero while the other holds the tokens it gives back, or
+//! count up without bound while the other counts down), and its operations
+//! in flight are `BUSY + pending`. The
 //! two lanes are what keeps the uncontended path cheap; see
 //! `robust/protocol.rs`.
 //!
@@ -81,10 +83,19 @@ pub(crate) const IDENT: u64 = MAGIC as u64 | (VERSION as u64) << 32 | (SLOTS as 
 /// The bit of the limit word that says the limit is recorded.
 const LIMIT_SET: u32 = 1 << 31;
 
-/// One token in the exclusive lane.
+/// One token in the exclusive lane (tests and models; the protocol
+/// counts in the lane's `u32`).
+#[cfg(any(test, loom))]
 pub(crate) const TOKEN: u64 = 1;
+/// The exclusive lane's token count (wrapping within these bits).
+pub(crate) const COUNT: u64 = 0xffff_ffff;
 /// The exclusive lane's one operation in flight.
 pub(crate) const BUSY: u64 = 1 << 32;
+/// One step of the exclusive lane's generation: every mark and every
+/// `forget` adds one (wrapping out of the word), so that the lane never
+/// shows a value twice and a reader can tell that it did not change
+/// (`robust/protocol.rs`).
+pub(crate) const GENERATION: u64 = 1 << 33;
 /// One token in the shared lane: in its top half, so that a count below
 /// zero wraps out of the word and never borrows from the fields below.
 pub(crate) const SHARED_TOKEN: u64 = 1 << 32;
@@ -159,8 +170,9 @@ pub(crate) struct Header {
 #[repr(C)]
 pub(crate) struct Slot {
     pub(crate) beacon: AtomicU64,
-    /// The exclusive lane: written only by the thread that set its BUSY bit
-    /// (plain stores), or by a recovery once the holder is dead.
+    /// The exclusive lane: written by the compare-and-swap that sets its
+    /// BUSY bit, then only by the thread that set it (plain stores), or by
+    /// a recovery once the holder is dead.
     pub(crate) own: AtomicU64,
     /// The shared lane: changed only by read-modify-write operations.
     pub(crate) shared: AtomicU64,

@@ -18,10 +18,11 @@ pub const HEADER_OFFSET: u64 = 64;
 pub const SLOTS_OFFSET: u64 = 128;
 pub const SLOT_LEN: u64 = 32;
 pub const SLOTS: usize = 124;
-/// A slot's two lanes: one token in the exclusive lane (`own`), and its
-/// BUSY bit; one token, one pending operation and the RECOVERING flag in
+/// A slot's two lanes: one token in the exclusive lane (`own`), its count
+/// and its BUSY bit (the bits above are a generation); one token, one pending operation and the RECOVERING flag in
 /// the shared lane.
 pub const TOKEN: u64 = 1;
+pub const COUNT: u64 = 0xffff_ffff;
 pub const BUSY: u64 = 1 << 32;
 pub const SHARED_TOKEN: u64 = 1 << 32;
 pub const PENDING: u64 = 1;
