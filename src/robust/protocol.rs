@@ -73,6 +73,14 @@ pub(crate) fn crash_point() {}
 #[cfg(loom)]
 pub(crate) use crate::sync::crash_point;
 
+/// The shared lane's mark of a give: one token out, one operation in
+/// flight (added with wrapping; a take's settlement and a failed post add
+/// its inverse, [`SETTLE_TAKE`]).
+const MARK_GIVE: u64 = PENDING.wrapping_sub(SHARED_TOKEN);
+/// The shared lane's settlement of a take: one token in, its operation no
+/// longer in flight.
+const SETTLE_TAKE: u64 = SHARED_TOKEN.wrapping_sub(PENDING);
+
 /// The exclusive lane `own` with `tokens` as its count and its other bits
 /// unchanged.
 #[inline]
@@ -123,8 +131,7 @@ pub(crate) fn take_once(sem: &RawSemaphore, slot: &Slot) -> bool {
     crash_point();
     if sem.take_now() {
         crash_point();
-        slot.shared
-            .fetch_add(SHARED_TOKEN.wrapping_sub(PENDING), Release);
+        slot.shared.fetch_add(SETTLE_TAKE, Release);
         true
     } else {
         slot.shared.fetch_sub(PENDING, Relaxed);
@@ -148,8 +155,7 @@ pub(crate) fn give(sem: &RawSemaphore, slot: &Slot) -> Result<(), Error> {
     if give_exclusive(sem, slot)? {
         return Ok(());
     }
-    slot.shared
-        .fetch_add(PENDING.wrapping_sub(SHARED_TOKEN), Release);
+    slot.shared.fetch_add(MARK_GIVE, Release);
     crash_point();
     settle_shared_give(sem, slot)
 }
@@ -186,8 +192,7 @@ fn settle_shared_give(sem: &RawSemaphore, slot: &Slot) -> Result<(), Error> {
         slot.shared.fetch_sub(PENDING, Release);
     });
     if posted.is_err() {
-        slot.shared
-            .fetch_add(SHARED_TOKEN.wrapping_sub(PENDING), Release);
+        slot.shared.fetch_add(SETTLE_TAKE, Release);
     }
     posted
 }
@@ -221,7 +226,7 @@ pub(crate) fn give_if_held(sem: &RawSemaphore, slot: &Slot) -> Result<bool, Erro
         if tokens <= 0 {
             return sem.release().map(|()| false);
         }
-        let marked = shared.wrapping_add(PENDING).wrapping_sub(SHARED_TOKEN);
+        let marked = shared.wrapping_add(MARK_GIVE);
         if slot
             .shared
             .compare_exchange(shared, marked, Release, Relaxed)
